@@ -1,0 +1,2 @@
+/* placeholder until the demo-data module lands */
+#include "demo/demo_data.h"
