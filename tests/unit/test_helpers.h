@@ -1,0 +1,40 @@
+/* Shared by the cmocka tests: scratch files under $BEND_TEST_TMP. */
+#ifndef BEND_TEST_HELPERS_H
+#define BEND_TEST_HELPERS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A fresh directory for one test program (mkdtemp under $BEND_TEST_TMP or /tmp). */
+static inline const char *test_scratch_dir(const char *name)
+{
+    static char dir[4096];
+    const char *base = getenv("BEND_TEST_TMP");
+    snprintf(dir, sizeof dir, "%s/%s.XXXXXX", base && *base ? base : "/tmp", name);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    return dir;
+}
+
+/* Writes text to dir/name and returns the path (a static buffer per call slot). */
+static inline const char *test_write_file(const char *dir, const char *name, const char *text)
+{
+    static char paths[8][4096];
+    static int slot;
+    char *path = paths[slot++ % 8];
+    snprintf(path, 4096, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        perror(path);
+        exit(1);
+    }
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+#endif
