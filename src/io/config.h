@@ -37,6 +37,7 @@ const char *const *bend_config_model_names(const bend_config *cfg, size_t *n);
  *   key=value     the key must exist (else BEND_ERR_INVALID naming the key and close matches)
  *   +key=value    adds a new key (error if it exists, as in Hydra)
  *   ++key=value   sets, adding if missing
+ *   ~key          deletes a key (error if it is not set)
  * `key` is a dotted path; `value` is parsed as a YAML flow scalar or sequence: 12, 1.5, true,
  * null, abc, 'quoted', [0,2], [train,valid]. A value of a map may replace only a map. */
 bend_status bend_config_apply_override(bend_config *cfg, const char *arg, bend_error *err);
@@ -44,7 +45,8 @@ bend_status bend_config_apply_override(bend_config *cfg, const char *arg, bend_e
 /* Hydra-style sweeps: an override whose value is an unbracketed, unquoted comma list
  * (`model=a,b`) is a sweep. Expands args into the cartesian product of runs, in the order
  * Hydra uses (the last swept key varies fastest). *runs[i] is a NULL-terminated array of
- * override strings for run i. Free with bend_config_free_sweeps. */
+ * override strings for run i, every argument in its original position; arguments without '=',
+ * options (-x) and deletions (~key) are copied unchanged. Free with bend_config_free_sweeps. */
 bend_status bend_config_expand_sweeps(int argc, char *const *argv, char ****runs, size_t *n_runs,
                                       bend_error *err);
 void bend_config_free_sweeps(char ***runs, size_t n_runs);

@@ -23,10 +23,10 @@ static inline const char *test_scratch_dir(const char *name)
 /* Writes text to dir/name and returns the path (a static buffer per call slot). */
 static inline const char *test_write_file(const char *dir, const char *name, const char *text)
 {
-    static char paths[8][4096];
+    static char paths[8][8192];
     static int slot;
     char *path = paths[slot++ % 8];
-    snprintf(path, 4096, "%s/%s", dir, name);
+    snprintf(path, 8192, "%s/%s", dir, name);
     FILE *fp = fopen(path, "w");
     if (!fp) {
         perror(path);
