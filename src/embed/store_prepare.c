@@ -171,6 +171,46 @@ static bend_status write_labels(bend_store_builder *b, const bend_embed_plan *pl
     return st;
 }
 
+/* The configuration that decides the store's contents, resolved: the data keys, the task's block
+ * and the model's block. Run-control keys (chunk, splits, chunk_size, device, work sizes) are
+ * left out, so runs that differ only in how the work is split create identical files. */
+static bend_status content_config(const bend_embed_settings *s, const bend_config *cfg, char **out,
+                                  bend_error *err)
+{
+    *out = NULL;
+    char *task_yaml = NULL, *model_yaml = NULL, *embedders = NULL;
+    bend_status st = bend_config_to_yaml(cfg, s->task, true, &task_yaml, err);
+    if (!st) st = bend_config_to_yaml(cfg, s->model, true, &model_yaml, err);
+    if (!st && bend_config_has(cfg, "embedders_dir")) st = bend_config_get_str(cfg, "embedders_dir", &embedders, err);
+    if (!st) {
+        bend_strbuf sb = BEND_STRBUF_INIT;
+        /* single-quoted YAML scalars: a quote is written twice */
+        const char *keys[] = {"task", "model", "data_dir", "embedders_dir", "dtype"};
+        const char *vals[] = {s->task, s->model, s->data_dir, embedders ? embedders : "",
+                              s->dtype == BEND_STORE_F16 ? "float16" : "float32"};
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+            bend_strbuf_printf(&sb, "%s: '", keys[i]);
+            for (const char *c = vals[i]; *c; c++) {
+                if (*c == '\'')
+                    bend_strbuf_puts(&sb, "''");
+                else
+                    bend_strbuf_append(&sb, c, 1);
+            }
+            bend_strbuf_puts(&sb, "'\n");
+        }
+        bend_strbuf_printf(&sb, "%s:\n", s->task);
+        indent_into(&sb, task_yaml);
+        bend_strbuf_printf(&sb, "%s:\n", s->model);
+        indent_into(&sb, model_yaml);
+        if (sb.failed) st = bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+        *out = bend_strbuf_take(&sb);
+    }
+    free(task_yaml);
+    free(model_yaml);
+    free(embedders);
+    return st;
+}
+
 static bend_status create_store(const bend_embed_settings *s, const bend_config *cfg,
                                 const bend_embed_plan *plan, const bend_bed *bed,
                                 bend_embedder *emb, const char *identity, bool replace,
@@ -218,7 +258,7 @@ static bend_status create_store(const bend_embed_settings *s, const bend_config 
         bend_warn("%lld per-nucleotide label rows in %s differ in length from their regions (first: "
                   "%s line %lld); they are stored as they are", (long long)mismatched, s->hdf5_file,
                   s->bed, (long long)bed->line[first_bad]);
-    if (!st) st = bend_config_to_yaml(cfg, NULL, true, &config_yaml, err);
+    if (!st) st = content_config(s, cfg, &config_yaml, err);
     bend_store_spec spec = {.task = s->task, .model = s->model, .dim = bend_embedder_dim(emb),
                             .dtype = s->dtype, .upsampled = bend_embedder_one_row_per_nucleotide(emb),
                             .identity_yaml = identity, .config_yaml = config_yaml,
