@@ -118,6 +118,11 @@ static bend_status select_work(const bend_embed_settings *s, const bend_embed_pl
     return BEND_OK;
 }
 
+/* Seconds this rank spent per stage, reported (summed over ranks) at the end of a run. */
+typedef struct {
+    double fetch, embed, write, wait;
+} stage_times;
+
 typedef struct {
     char *seq;
     size_t seq_cap;
@@ -141,8 +146,9 @@ static bend_status grow(void **p, size_t *cap, size_t need, size_t elem, bend_er
 static bend_status run_item(const bend_embed_settings *s, const bend_embed_plan *plan,
                             bend_fasta *fasta, bend_embedder *emb, bend_store *store,
                             bend_sched *sched, const bend_work_item *it, item_buffers *buf,
-                            bend_error *err)
+                            stage_times *times, bend_error *err)
 {
+    double t0 = bend_now();
     const int64_t *off = bend_store_offsets(store, (size_t)it->split);
     size_t n = (size_t)it->count, nt = (size_t)it->nucleotides;
     size_t rows = (size_t)(off[it->first + it->count] - off[it->first]);
@@ -163,9 +169,15 @@ static bend_status run_item(const bend_embed_settings *s, const bend_embed_plan 
         p += buf->lens[i];
     }
     bend_sched_poll(sched);
+    double t1 = bend_now();
     if (!st) st = bend_embedder_embed(emb, n, buf->seqs, buf->lens, buf->out, err);
     bend_sched_poll(sched);
+    double t2 = bend_now();
     if (!st) st = bend_store_write_samples(store, (size_t)it->split, it->first, it->count, buf->out, err);
+    double t3 = bend_now();
+    times->fetch += t1 - t0;
+    times->embed += t2 - t1;
+    times->write += t3 - t2;
     return st;
 }
 
@@ -185,7 +197,8 @@ static void progress_tick(void *p)
 /* This rank's share of the work: items until the scheduler says stop. */
 static bend_status work(const bend_embed_settings *s, const bend_embed_plan *plan,
                         bend_fasta *fasta, bend_embedder *emb, bend_store *store,
-                        bend_sched *sched, bend_progress *progress, bend_error *err)
+                        bend_sched *sched, bend_progress *progress, stage_times *times,
+                        bend_error *err)
 {
     /* Test hook: die by SIGKILL after this many items, to prove that a killed run resumes. */
     const char *kill_env = getenv("BEND_TEST_KILL_AFTER_ITEMS");
@@ -195,8 +208,10 @@ static bend_status work(const bend_embed_settings *s, const bend_embed_plan *pla
     int64_t d_samples = 0, d_nt = 0;
     bend_status st = BEND_OK;
     tick_ctx tick = {sched, progress};
+    double t_wait = bend_now();
     while (bend_sched_next(sched, &it, d_samples, d_nt)) {
-        st = run_item(s, plan, fasta, emb, store, sched, &it, &buf, err);
+        times->wait += bend_now() - t_wait;
+        st = run_item(s, plan, fasta, emb, store, sched, &it, &buf, times, err);
         if (st) {
             bend_sched_fail(sched);
             break;
@@ -205,6 +220,7 @@ static bend_status work(const bend_embed_settings *s, const bend_embed_plan *pla
         d_nt = it.nucleotides;
         if (kill_after >= 0 && ++items_done >= kill_after) raise(SIGKILL);
         progress_tick(&tick);
+        t_wait = bend_now();
     }
     if (!st) {
         d_samples = d_nt = 0;
@@ -213,7 +229,9 @@ static bend_status work(const bend_embed_settings *s, const bend_embed_plan *pla
     free(buf.seqs);
     free(buf.lens);
     free(buf.out);
+    double t_finish = bend_now();
     bool all_ok = bend_sched_finish(sched, d_samples, d_nt, progress_tick, &tick);
+    times->wait += bend_now() - t_finish;
     if (!st && !all_ok) {
         err->status = BEND_ERR_MPI;
         err->msg[0] = '\0';
@@ -275,7 +293,13 @@ bend_status bend_embed_run(const bend_config *cfg, const bend_world *w, bend_emb
     snprintf(label, sizeof label, "%s/%s", s.task, s.model);
     bend_progress_start(&progress, label, totals[0], totals[1], s.progress_interval,
                         w->rank == 0 && totals[0] > 0);
-    st = work(&s, &plan, fasta, emb, store, sched, &progress, err);
+    stage_times times = {0, 0, 0, 0}, total;
+    st = work(&s, &plan, fasta, emb, store, sched, &progress, &times, err);
+    MPI_Reduce(&times, &total, 4, MPI_DOUBLE, MPI_SUM, 0, w->comm);
+    if (!st && totals[0] > 0)
+        bend_info("time by stage, summed over %d rank%s: fetch %.2f s, embed %.2f s, write %.2f s, "
+                  "waiting for work %.2f s", w->size, w->size == 1 ? "" : "s", total.fetch,
+                  total.embed, total.write, total.wait);
     if (!st) {
         int64_t ds, dn;
         bend_sched_done(sched, &ds, &dn);
