@@ -222,15 +222,14 @@ static bend_status work(const bend_embed_settings *s, const bend_embed_plan *pla
         progress_tick(&tick);
         t_wait = bend_now();
     }
-    if (!st) {
-        d_samples = d_nt = 0;
-    }
     free(buf.seq);
     free(buf.seqs);
     free(buf.lens);
     free(buf.out);
+    /* After the loop, the last item was already reported by the final next() (or, after a
+     * failure, no longer matters), so nothing more is reported here. */
     double t_finish = bend_now();
-    bool all_ok = bend_sched_finish(sched, d_samples, d_nt, progress_tick, &tick);
+    bool all_ok = bend_sched_finish(sched, 0, 0, progress_tick, &tick);
     times->wait += bend_now() - t_finish;
     if (!st && !all_ok) {
         err->status = BEND_ERR_MPI;

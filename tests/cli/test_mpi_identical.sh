@@ -31,4 +31,13 @@ pass "chunk=[1,5] splits=[valid,train] selected exactly chunks 1 and 5 of train 
 "$BEND" embed task=histone_modification model=onehot data_dir="$D" >/dev/null 2>&1 || die "finishing run failed"
 cmp "$(store_of "$D" histone_modification)" "$WORK/histone_modification.np1.h5" \
   && pass "selected runs + a full run == one full run" || fail "store after selective runs differs"
+# Progress: rank 0 alone reports, one line per interval when stderr is not a terminal.
+rm -rf "$D/enhancer_annotation/onehot"
+"$MPIEXEC" -np 2 "$BEND" embed task=enhancer_annotation model=onehot data_dir="$D" work_nucleotides=100096 \
+  progress_interval=0.000001 >/dev/null 2>"$WORK/progress.err" || die "progress run failed"
+lines=$(grep -c "enhancer_annotation/onehot: .* samples (.*%), .*nt/s, ETA" "$WORK/progress.err")
+[ "$lines" -ge 2 ] && ! grep -q $'\r' "$WORK/progress.err" && grep -q "20/20 samples (100.0%), .*took" "$WORK/progress.err" \
+  && pass "progress: $lines interval lines (samples, nt/s, ETA) and a final line, no carriage returns" \
+  || fail "progress lines: $(cat "$WORK/progress.err")"
+grep -q "^bend\[rank 1\]" "$WORK/progress.err" && fail "rank 1 printed progress"
 finish
