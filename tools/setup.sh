@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config
           libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
           libhts-dev libyaml-dev libopenblas-dev libfftw3-dev libjansson-dev libcmocka-dev zlib1g-dev
-          python3 python3-h5py python3-numpy
+          clang python3 python3-h5py python3-numpy
           slurm-wlm slurmctld slurmd slurm-client munge)
 
 missing=()

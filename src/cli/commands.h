@@ -7,5 +7,7 @@ int bend_cmd_embed(int argc, char **argv);
 int bend_cmd_demo_data(int argc, char **argv);
 int bend_cmd_info(int argc, char **argv);
 int bend_cmd_env(int argc, char **argv);
+int bend_cmd_inspect(int argc, char **argv);
+int bend_cmd_tokenize(int argc, char **argv);
 
 #endif

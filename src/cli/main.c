@@ -15,6 +15,8 @@ static const subcommand subcommands[] = {
     {"demo-data", bend_cmd_demo_data, "write a synthetic genome and all six BEND tasks' files"},
     {"info", bend_cmd_info, "describe an embedding store: splits, samples, dims, completion"},
     {"env", bend_cmd_env, "show build features, MPI ranks and the GPU each rank would use"},
+    {"inspect", bend_cmd_inspect, "describe a model checkpoint directory: family, config, tensors"},
+    {"tokenize", bend_cmd_tokenize, "tokenize a sequence with a model's tokenizer: ids, tokens, spans"},
 };
 
 static void usage(FILE *out)
