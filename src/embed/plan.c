@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+
 static bend_status validate_regions(const bend_bed *bed, bend_fasta *fasta, bend_error *err)
 {
     int64_t *len = malloc((bed->n_chroms ? bed->n_chroms : 1) * sizeof *len);
@@ -30,35 +32,53 @@ static bend_status validate_regions(const bend_bed *bed, bend_fasta *fasta, bend
     return st;
 }
 
-/* Rows of each sample: its length, or what the model says it produces (needs the sequence). */
+/* Rows of each sample: its length, or what the model says it produces (needs the sequence).
+ * Samples the model says BEND would not store are taken out of their split, reported with their
+ * line, and remembered for the store's `skipped_bed_row`. */
 static bend_status count_rows(const bend_bed *bed, bend_fasta *fasta, bend_embedder *emb,
                               bend_embed_plan *p, bend_error *err)
 {
     bool per_nt = bend_embedder_one_row_per_nucleotide(emb);
-    char *seq = NULL;
+    char *seq = NULL, why[256];
     size_t cap = 0;
+    int64_t reported = 0;
     bend_status st = BEND_OK;
     for (size_t s = 0; s < p->n_splits && !st; s++) {
-        p->sample_rows[s] = malloc((size_t)(p->split_n[s] ? p->split_n[s] : 1) * sizeof **p->sample_rows);
-        if (!p->sample_rows[s]) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+        size_t n = (size_t)(p->split_n[s] ? p->split_n[s] : 1);
+        p->sample_rows[s] = malloc(n * sizeof **p->sample_rows);
+        p->split_skipped_rows[s] = malloc(n * sizeof **p->split_skipped_rows);
+        if (!p->sample_rows[s] || !p->split_skipped_rows[s]) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+        int64_t kept = 0;
         for (int64_t i = 0; i < p->split_n[s] && !st; i++) {
-            int64_t r = p->split_rows[s][i], n = bed->end[r] - bed->start[r];
-            if (per_nt) {
-                p->sample_rows[s][i] = n;
+            int64_t r = p->split_rows[s][i], len = bed->end[r] - bed->start[r], rows = len;
+            if (!per_nt) {
+                if ((size_t)len > cap) {
+                    char *q = realloc(seq, (size_t)len);
+                    if (!q) { st = bend_fail(err, BEND_ERR_NOMEM, "out of memory"); break; }
+                    seq = q;
+                    cap = (size_t)len;
+                }
+                st = bend_fasta_fetch(fasta, bed->chrom_names[bed->chrom[r]], bed->start[r], bed->end[r],
+                                      bed->strand[r] == '-', seq, err);
+                if (!st) st = bend_embedder_count_rows(emb, seq, len, &rows, why, sizeof why, err);
+                if (st) {
+                    bend_error_context(err, "%s:%lld", bed->path, (long long)bed->line[r]);
+                    break;
+                }
+            }
+            if (rows < 0) {
+                if (reported++ < 20)
+                    bend_warn("%s:%lld: not embedded: %s (BEND's pipeline drops this sample too)",
+                              bed->path, (long long)bed->line[r], why);
+                p->split_skipped_rows[s][p->split_skipped[s]++] = r;
                 continue;
             }
-            if ((size_t)n > cap) {
-                char *q = realloc(seq, (size_t)n);
-                if (!q) { st = bend_fail(err, BEND_ERR_NOMEM, "out of memory"); break; }
-                seq = q;
-                cap = (size_t)n;
-            }
-            st = bend_fasta_fetch(fasta, bed->chrom_names[bed->chrom[r]], bed->start[r], bed->end[r],
-                                  bed->strand[r] == '-', seq, err);
-            if (!st) st = bend_embedder_count_rows(emb, seq, n, &p->sample_rows[s][i], err);
-            if (st) bend_error_context(err, "%s:%lld", bed->path, (long long)bed->line[r]);
+            p->split_rows[s][kept] = r;
+            p->sample_rows[s][kept++] = rows;
         }
+        p->split_n[s] = kept;
     }
+    if (reported > 20) bend_warn("%lld samples in all are not embedded (listed in each split's skipped_bed_row)", (long long)reported);
     free(seq);
     return st;
 }
@@ -97,8 +117,10 @@ bend_status bend_embed_plan_make(const bend_embed_settings *s, bend_fasta *fasta
     p->split_n = calloc(ns, sizeof *p->split_n);
     p->split_rows = calloc(ns, sizeof *p->split_rows);
     p->sample_rows = calloc(ns, sizeof *p->sample_rows);
+    p->split_skipped = calloc(ns, sizeof *p->split_skipped);
+    p->split_skipped_rows = calloc(ns, sizeof *p->split_skipped_rows);
     if (!p->chrom_names || !p->chrom || !p->start || !p->end || !p->strand || !p->split_names ||
-        !p->split_n || !p->split_rows || !p->sample_rows) {
+        !p->split_n || !p->split_rows || !p->sample_rows || !p->split_skipped || !p->split_skipped_rows) {
         st = bend_fail(err, BEND_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -196,6 +218,7 @@ void bend_embed_plan_free(bend_embed_plan *p)
         if (p->split_names) free(p->split_names[s]);
         if (p->split_rows) free(p->split_rows[s]);
         if (p->sample_rows) free(p->sample_rows[s]);
+        if (p->split_skipped_rows) free(p->split_skipped_rows[s]);
     }
     free(p->chrom_names);
     free(p->chrom);
@@ -206,6 +229,8 @@ void bend_embed_plan_free(bend_embed_plan *p)
     free(p->split_n);
     free(p->split_rows);
     free(p->sample_rows);
+    free(p->split_skipped);
+    free(p->split_skipped_rows);
     memset(p, 0, sizeof *p);
 }
 

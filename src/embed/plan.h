@@ -27,6 +27,8 @@ typedef struct bend_embed_plan {
     int64_t *split_n;     /* samples of each split */
     int64_t **split_rows; /* BED row of each sample */
     int64_t **sample_rows; /* embedding rows of each sample (rank 0 only; NULL elsewhere) */
+    int64_t *split_skipped;       /* rank 0: BED rows of each split that BEND would not store */
+    int64_t **split_skipped_rows;
 } bend_embed_plan;
 
 /* Rank 0: reads and validates the BED against the FASTA (every chromosome known, every region

@@ -232,6 +232,8 @@ static bend_status create_store(const bend_embed_settings *s, const bend_config 
         sp->n_samples = plan->split_n[i];
         sp->rows = plan->sample_rows[i];
         sp->bed_row = plan->split_rows[i];
+        sp->n_skipped = plan->split_skipped[i];
+        sp->skipped_bed_row = plan->split_skipped_rows[i];
         if (h5 && bend_h5labels_variable(h5)) {
             sp->label_kind = BEND_LABELS_PER_NUCLEOTIDE;
             sp->label_type = bend_h5labels_float(h5) ? BEND_LABEL_FLOAT64 : BEND_LABEL_INT64;

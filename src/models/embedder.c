@@ -82,13 +82,14 @@ const char *bend_embedder_family(const bend_embedder *e) { return e->ops->family
 bool bend_embedder_one_row_per_nucleotide(const bend_embedder *e) { return !e->ops->count_rows; }
 
 bend_status bend_embedder_count_rows(bend_embedder *e, const char *seq, int64_t len, int64_t *rows,
-                                     bend_error *err)
+                                     char *skip, size_t skip_len, bend_error *err)
 {
+    if (skip_len) skip[0] = '\0';
     if (!e->ops->count_rows) {
         *rows = len;
         return BEND_OK;
     }
-    return e->ops->count_rows(e->self, seq, len, rows, err);
+    return e->ops->count_rows(e->self, seq, len, rows, skip, skip_len, err);
 }
 
 bend_status bend_embedder_embed(bend_embedder *e, size_t n, const char *const *seqs,

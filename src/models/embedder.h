@@ -16,9 +16,11 @@
 
 typedef struct bend_embedder_ops {
     const char *family;
-    /* Rows the embedding of seq will have. NULL when always one row per nucleotide. */
-    bend_status (*count_rows)(void *self, const char *seq, int64_t len, int64_t *rows,
-                              bend_error *err);
+    /* Rows the embedding of seq will have. NULL when always one row per nucleotide. A sample
+     * that BEND would not store (its upsampled length differs from the sequence's) gets
+     * *rows = -1 and the reason in skip[0..skip_len). */
+    bend_status (*count_rows)(void *self, const char *seq, int64_t len, int64_t *rows, char *skip,
+                              size_t skip_len, bend_error *err);
     /* Embeds n sequences into out (float32, rows concatenated as described above). */
     bend_status (*embed)(void *self, size_t n, const char *const *seqs, const int64_t *lens,
                          float *out, bend_error *err);
@@ -41,7 +43,7 @@ int64_t bend_embedder_dim(const bend_embedder *e);
 const char *bend_embedder_family(const bend_embedder *e);
 bool bend_embedder_one_row_per_nucleotide(const bend_embedder *e);
 bend_status bend_embedder_count_rows(bend_embedder *e, const char *seq, int64_t len,
-                                     int64_t *rows, bend_error *err);
+                                     int64_t *rows, char *skip, size_t skip_len, bend_error *err);
 bend_status bend_embedder_embed(bend_embedder *e, size_t n, const char *const *seqs,
                                 const int64_t *lens, float *out, bend_error *err);
 void bend_embedder_summary(bend_embedder *e, char *buf, size_t len);

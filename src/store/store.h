@@ -39,6 +39,8 @@ typedef struct bend_store_split_spec {
     int64_t n_samples;
     const int64_t *rows;    /* embedding rows of each sample */
     const int64_t *bed_row; /* 0-based data-row index in the BED (header excluded) */
+    int64_t n_skipped;               /* BED rows of this split that are not stored (BEND drops */
+    const int64_t *skipped_bed_row;  /* them: their embedding would not match their length) */
     bend_label_kind label_kind;
     bend_label_type label_type;
     int64_t label_width;           /* PER_SAMPLE: values per sample */

@@ -95,6 +95,9 @@ static bend_status create_split(bend_store_builder *b, const bend_store_spec *sp
     hsize_t n1 = (hsize_t)n + 1, nn = (hsize_t)n;
     if (!st) st = write_whole(g, "offsets", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &n1, true, offsets, err);
     if (!st) st = write_whole(g, "bed_row", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &nn, true, sp->bed_row, err);
+    hsize_t nsk = (hsize_t)sp->n_skipped;
+    if (!st) st = write_whole(g, "skipped_bed_row", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &nsk, true,
+                              sp->skipped_bed_row, err);
     if (!st) { /* done flags: zeros written now (n bytes), set by whoever fills a sample */
         uint8_t *zeros = calloc(nn ? nn : 1, 1);
         st = zeros ? write_whole(g, "done", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &nn, true, zeros, err)
@@ -127,6 +130,7 @@ static bend_status create_split(bend_store_builder *b, const bend_store_spec *sp
     }
     if (!st) st = bend_h5_write_attr_i64(g, "n_samples", n, err);
     if (!st) st = bend_h5_write_attr_i64(g, "n_rows", offsets[n], err);
+    if (!st) st = bend_h5_write_attr_i64(g, "n_skipped", sp->n_skipped, err);
     if (!st) {
         static const char *const kinds[] = {"none", "per_sample", "per_nucleotide"};
         st = bend_h5_write_attr_str(g, "label_kind", kinds[sp->label_kind], err);

@@ -14,9 +14,10 @@ static bend_status describe_split(hid_t file, const char *name, int64_t chunk_si
 {
     hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
     if (g < 0) return bend_h5_fail(err, "split '%s' is missing", name);
-    int64_t n = 0, rows = 0;
+    int64_t n = 0, rows = 0, skipped = 0;
     char *kind = NULL;
     bend_status st = bend_h5_read_attr_i64(g, "n_samples", &n, err);
+    if (!st && H5Aexists(g, "n_skipped") > 0) st = bend_h5_read_attr_i64(g, "n_skipped", &skipped, err);
     if (!st) st = bend_h5_read_attr_i64(g, "n_rows", &rows, err);
     if (!st) st = bend_h5_read_attr_str(g, "label_kind", &kind, err);
     uint8_t *done = st ? NULL : malloc((size_t)(n ? n : 1));
@@ -50,9 +51,11 @@ static bend_status describe_split(hid_t file, const char *name, int64_t chunk_si
             for (int64_t i = a; i < b && complete; i++) complete = done[i];
             chunks_done += complete;
         }
-        bend_strbuf_printf(sb, "  %-12s %10lld %10lld %14lld   %4lld/%-4lld  %s\n", name,
+        bend_strbuf_printf(sb, "  %-12s %10lld %10lld %14lld   %4lld/%-4lld  %s", name,
                            (long long)n, (long long)n_done, (long long)rows, (long long)chunks_done,
                            (long long)chunks, labels);
+        if (skipped) bend_strbuf_printf(sb, "; %lld BED rows not embedded (skipped_bed_row)", (long long)skipped);
+        bend_strbuf_puts(sb, "\n");
         *done_total += n_done;
         *n_total += n;
     }
