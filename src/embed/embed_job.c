@@ -239,6 +239,26 @@ static bend_status work(const bend_embed_settings *s, const bend_embed_plan *pla
     return st;
 }
 
+/* The model's end-of-run notes (e.g. letters one-hot mapped to N), gathered so that rank 0
+ * prints them once, in rank order. Collective. */
+static void report_notes(const bend_world *w, bend_embedder *emb)
+{
+    enum { NOTE = 1024 };
+    char note[NOTE];
+    bend_embedder_summary(emb, note, sizeof note);
+    char *all = w->rank == 0 ? calloc((size_t)w->size, NOTE) : NULL;
+    MPI_Gather(note, NOTE, MPI_CHAR, all, NOTE, MPI_CHAR, 0, w->comm);
+    for (int r = 0; all && r < w->size; r++) {
+        const char *n = all + (size_t)r * NOTE;
+        if (!n[0]) continue;
+        if (w->size > 1)
+            bend_warn("rank %d: %s", r, n);
+        else
+            bend_warn("%s", n);
+    }
+    free(all);
+}
+
 bend_status bend_embed_run(const bend_config *cfg, const bend_world *w, bend_embedder *model,
                            bend_embed_result *res, bend_error *err)
 {
@@ -308,9 +328,7 @@ bend_status bend_embed_run(const bend_config *cfg, const bend_world *w, bend_emb
         res->samples = totals[0];
         res->nucleotides = totals[1];
     }
-    char note[1024];
-    bend_embedder_summary(emb, note, sizeof note);
-    if (note[0]) bend_warn("%s", note);
+    report_notes(w, emb);
 close:;
     bend_error close_err;
     bend_status cst = bend_store_close(store, &close_err);

@@ -39,5 +39,8 @@ lines=$(grep -c "enhancer_annotation/onehot: .* samples (.*%), .*nt/s, ETA" "$WO
 [ "$lines" -ge 2 ] && ! grep -q $'\r' "$WORK/progress.err" && grep -q "20/20 samples (100.0%), .*took" "$WORK/progress.err" \
   && pass "progress: $lines interval lines (samples, nt/s, ETA) and a final line, no carriage returns" \
   || fail "progress lines: $(cat "$WORK/progress.err")"
-grep -q "^bend\[rank 1\]" "$WORK/progress.err" && fail "rank 1 printed progress"
+grep -q "^bend\[rank 1\].*samples (" "$WORK/progress.err" && fail "rank 1 printed progress"
+grep -Eq "^bend\[rank 0\]: warning: rank [01]: [0-9]+ letters? other than" "$WORK/progress.err" \
+  && ! grep -q "^bend\[rank 1\]" "$WORK/progress.err" \
+  && pass "the ranks' notes (IUPAC letters) are printed by rank 0 only" || fail "notes not gathered: $(cat "$WORK/progress.err")"
 finish
