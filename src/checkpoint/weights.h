@@ -40,7 +40,7 @@ typedef struct bend_tensor_ref {
     int ndim;
     int64_t shape[BEND_MAX_DIMS];
     int64_t stride[BEND_MAX_DIMS]; /* in elements; row-major contiguous unless the checkpoint says otherwise */
-    const void *data;              /* the element at index (0, ..., 0) */
+    const void *data;              /* the element at index (0, ..., 0), aligned to the element size */
     const char *file;              /* the file it came from, for messages */
 } bend_tensor_ref;
 
