@@ -6,7 +6,16 @@
  *   bpe        Hugging Face BPE from tokenizer.json (DNABERT-2, GENA-LM)
  *   maxmatch   GROVER's MaxMatch over its vocab.txt (as BEND segments it)
  * Special tokens (CLS, SEP, EOS, UNK, PAD, MASK) keep the ids each model uses; their spans are
- * empty (start == end). */
+ * empty (start == end).
+ *
+ * Spans are byte offsets into the input ([start, end), equal to character offsets for ASCII); the
+ * special tokens the tokenizer adds around the sequence have the span [0, 0) (as Hugging Face
+ * reports their offsets), and special-token text found in the input keeps its span. For DNABERT
+ * token i of a DNA sequence covers [i, i+k). The ids are exactly those of the upstream tokenizers
+ * as BEND calls them (tests/fixtures/tokenizers); the sequence is tokenized as given (BEND
+ * upper-cases sequences before tokenizing). Chunking into model windows is the embedder's job.
+ * Detection rules and the supported tokenizer.json components: src/tokenize/tokenizer.c and
+ * src/tokenize/tok_bpe.c. */
 #ifndef BEND_TOKENIZE_TOKENIZER_H
 #define BEND_TOKENIZE_TOKENIZER_H
 
@@ -42,8 +51,9 @@ const char *bend_tokenizer_token(const bend_tokenizer *t, int32_t id); /* NULL i
 int32_t bend_tokenizer_special(const bend_tokenizer *t, const char *role);
 
 /* Tokenizes seq[0..len). With add_special_tokens, the model's specials are added as its Hugging
- * Face tokenizer adds them (e.g. CLS ... SEP). out is overwritten; free it with
- * bend_token_seq_free. */
+ * Face tokenizer adds them (e.g. CLS ... SEP). out is overwritten (its previous arrays are not
+ * freed; on failure it is left empty); free it with bend_token_seq_free. Encoding does not modify
+ * the tokenizer, so one tokenizer may encode from several threads at once. */
 bend_status bend_tokenizer_encode(bend_tokenizer *t, const char *seq, size_t len,
                                   bool add_special_tokens, bend_token_seq *out, bend_error *err);
 void bend_token_seq_free(bend_token_seq *s);
