@@ -3,6 +3,7 @@
  * bytes), sharded *.index.json checkpoints and the state dicts of torch pickles (a Lightning
  * checkpoint's tensors are its `state_dict`, keys as stored). */
 #include "checkpoint/checkpoint_internal.h"
+#include "core/path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -523,16 +524,6 @@ bend_status ckpt_collect(bend_weights *w, const ckpt_pickle *p, const ckpt_pk *t
 
 /* ---- opening ------------------------------------------------------------------------------- */
 
-static char *join(const char *dir, const char *name)
-{
-    size_t ld = strlen(dir), ln = strlen(name);
-    char *p = malloc(ld + ln + 2);
-    if (!p) return NULL;
-    memcpy(p, dir, ld);
-    p[ld] = '/';
-    memcpy(p + ld + 1, name, ln + 1);
-    return p;
-}
 
 static bool has_suffix(const char *s, const char *suf)
 {
@@ -617,7 +608,7 @@ static bend_status load_index(bend_weights *w, const char *path, bend_error *err
     }
     const char *fmt = "";
     for (size_t i = 0; i < nsh && !st; i++) {
-        char *sp = join(dir, shards[i]);
+        char *sp = bend_path_join(dir, shards[i]);
         if (!sp) {
             st = bend_fail(err, BEND_ERR_NOMEM, "out of memory");
             break;
@@ -660,7 +651,7 @@ bend_status bend_weights_open(const char *path, bend_weights **out, bend_error *
     if (!w) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     if (S_ISDIR(sb.st_mode)) {
         for (size_t i = 0; i < sizeof candidates / sizeof candidates[0] && !w->source; i++) {
-            char *p = join(path, candidates[i]);
+            char *p = bend_path_join(path, candidates[i]);
             if (p && !stat(p, &sb) && S_ISREG(sb.st_mode)) w->source = p;
             else free(p);
         }

@@ -1,4 +1,5 @@
 #include "embed/settings.h"
+#include "core/path.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +30,6 @@ static bend_status get_task_str(const bend_config *cfg, const char *task, const 
     return bend_config_get_str(cfg, path, out, err);
 }
 
-static char *join_path(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s%s%s", a, (*a && a[strlen(a) - 1] == '/') ? "" : "/", b);
-    return p;
-}
 
 bend_status bend_embed_settings_load(const bend_config *cfg, bend_embed_settings *s,
                                      bend_error *err)
@@ -113,10 +107,10 @@ bend_status bend_embed_settings_load(const bend_config *cfg, bend_embed_settings
         st = bend_fail(err, BEND_ERR_INVALID, "config key 'work_nucleotides': expected a positive integer");
         goto fail;
     }
-    char *task_dir = join_path(s->data_dir, s->task);
-    s->store_dir = task_dir ? join_path(task_dir, s->model) : NULL;
+    char *task_dir = bend_path_join(s->data_dir, s->task);
+    s->store_dir = task_dir ? bend_path_join(task_dir, s->model) : NULL;
     free(task_dir);
-    s->store_path = s->store_dir ? join_path(s->store_dir, "embeddings.h5") : NULL;
+    s->store_path = s->store_dir ? bend_path_join(s->store_dir, "embeddings.h5") : NULL;
     if (!s->store_path) {
         st = bend_fail(err, BEND_ERR_NOMEM, "out of memory");
         goto fail;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "io/builtin_configs.h"
+#include "core/path.h"
 
 typedef struct cfg_file {
     char *rel;    /* "embed.yaml", "tasks/<t>.yaml" or "models/<m>.yaml" */
@@ -33,17 +34,6 @@ static void file_set_free(file_set *fs)
     free(fs->f);
 }
 
-static char *join2(const char *dir, const char *rel)
-{
-    size_t a = strlen(dir), b = strlen(rel);
-    while (a > 1 && dir[a - 1] == '/') a--;
-    char *s = malloc(a + b + 2);
-    if (!s) return NULL;
-    memcpy(s, dir, a);
-    s[a] = '/';
-    memcpy(s + a + 1, rel, b + 1);
-    return s;
-}
 
 /* Adds a file or replaces the one with the same relative path; takes ownership of all three
  * strings (which may be NULL after a failed allocation, reported here). */
@@ -79,7 +69,7 @@ static bend_status add_builtins(file_set *fs, bend_error *err)
 {
     for (const bend_builtin_file *b = bend_builtin_configs; b->path; b++) {
         bend_status s = file_set_put(fs, strdup(b->path), strdup(b->text),
-                                     join2("configs", b->path), err);
+                                     bend_path_join("configs", b->path), err);
         if (s) return s;
     }
     return BEND_OK;
@@ -112,7 +102,7 @@ static bend_status read_text(const char *path, char **out, bend_error *err)
 
 static bend_status put_user_file(file_set *fs, const char *dir, const char *rel, bend_error *err)
 {
-    char *path = join2(dir, rel);
+    char *path = bend_path_join(dir, rel);
     if (!path) return bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
     char *text = NULL;
     bend_status s = read_text(path, &text, err);
@@ -138,7 +128,7 @@ static bool has_yaml_suffix(const char *name)
 /* Every <sub>/NAME.yaml under dir; a missing <sub> is fine (a directory may hold only models). */
 static bend_status scan_subdir(file_set *fs, const char *dir, const char *sub, bend_error *err)
 {
-    char *subdir = join2(dir, sub);
+    char *subdir = bend_path_join(dir, sub);
     if (!subdir) return bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
     DIR *d = opendir(subdir);
     if (!d) {
@@ -153,7 +143,7 @@ static bend_status scan_subdir(file_set *fs, const char *dir, const char *sub, b
     struct dirent *e;
     while (s == BEND_OK && (e = readdir(d)) != NULL) {
         if (!has_yaml_suffix(e->d_name)) continue;
-        char *rel = join2(sub, e->d_name), *full = rel ? join2(dir, rel) : NULL;
+        char *rel = bend_path_join(sub, e->d_name), *full = rel ? bend_path_join(dir, rel) : NULL;
         if (!rel || !full)
             s = bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
         else if (is_regular(full))
@@ -174,7 +164,7 @@ static bend_status add_user_dir(file_set *fs, const char *dir, bend_error *err)
                          strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return bend_fail(err, BEND_ERR_IO, "config directory '%s' is not a directory", dir);
-    char *embed = join2(dir, "embed.yaml");
+    char *embed = bend_path_join(dir, "embed.yaml");
     if (!embed) return bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
     bend_status s = is_regular(embed) ? put_user_file(fs, dir, "embed.yaml", err) : BEND_OK;
     free(embed);

@@ -2,6 +2,7 @@
  * JSON, UTF-8 and character classes, transformers' Trie and the skeleton of a transformers "slow"
  * tokenizer (special tokens and added-token splitting). See tokenize_internal.h. */
 #include "tokenize/tokenize_internal.h"
+#include "core/path.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -256,16 +257,7 @@ bend_status bend_vocab_load_txt(bend_vocab *v, const char *path, bend_vocab_line
 
 /* ---- files -------------------------------------------------------------------------------- */
 
-char *bend_tok_path(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p) return NULL;
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
-}
+char *bend_tok_path(const char *dir, const char *name) { return bend_path_join(dir, name); }
 
 bool bend_tok_is_file(const char *path)
 {
