@@ -32,53 +32,6 @@ static const char *const tokenizer_files[] = {
     "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
 };
 
-static bool is_float(bend_dtype dt)
-{
-    return dt == BEND_DT_F32 || dt == BEND_DT_F16 || dt == BEND_DT_BF16 || dt == BEND_DT_F64;
-}
-
-static bool same_storage(const bend_tensor_ref *a, const bend_tensor_ref *b)
-{
-    if (a->data != b->data || a->dtype != b->dtype || a->ndim != b->ndim) return false;
-    for (int d = 0; d < a->ndim; d++)
-        if (a->shape[d] != b->shape[d] || a->stride[d] != b->stride[d]) return false;
-    return true;
-}
-
-static int cmp_ref_data(const void *x, const void *y)
-{
-    const bend_tensor_ref *a = *(const bend_tensor_ref *const *)x;
-    const bend_tensor_ref *b = *(const bend_tensor_ref *const *)y;
-    uintptr_t pa = (uintptr_t)a->data, pb = (uintptr_t)b->data;
-    return pa < pb ? -1 : pa > pb;
-}
-
-/* Elements of floating-point tensors; tensors aliasing the same bytes with the same layout count
- * once. Returns -1 when out of memory. */
-static int64_t parameter_count(const bend_weights *w)
-{
-    size_t n = bend_weights_count(w), m = 0;
-    const bend_tensor_ref **refs = malloc((n ? n : 1) * sizeof *refs);
-    if (!refs) return -1;
-    for (size_t i = 0; i < n; i++) {
-        const bend_tensor_ref *r = bend_weights_at(w, i);
-        if (r && is_float(r->dtype)) refs[m++] = r;
-    }
-    qsort(refs, m, sizeof *refs, cmp_ref_data);
-    int64_t total = 0;
-    for (size_t i = 0; i < m; i++) {
-        bool dup = false;
-        for (size_t j = i; j-- > 0 && refs[j]->data == refs[i]->data && !dup;)
-            dup = same_storage(refs[j], refs[i]);
-        if (dup) continue;
-        int64_t numel = 1;
-        for (int d = 0; d < refs[i]->ndim; d++) numel *= refs[i]->shape[d];
-        total += numel;
-    }
-    free(refs);
-    return total;
-}
-
 static bool is_dir(const char *path)
 {
     struct stat st;
@@ -295,7 +248,7 @@ int bend_cmd_inspect(int argc, char **argv)
     if (!st && bend_model_config_to_json(&cfg, &config_json))
         st = bend_fail(&err, BEND_ERR_NOMEM, "out of memory");
     int64_t params = 0;
-    if (!st && w && (params = parameter_count(w)) < 0)
+    if (!st && w && (params = bend_weights_parameter_count(w)) < 0)
         st = bend_fail(&err, BEND_ERR_NOMEM, "out of memory");
     int rc;
     if (st) {
