@@ -1,4 +1,4 @@
-// FUZZ-SOURCES: src/checkpoint/weights.c src/checkpoint/safetensors.c src/checkpoint/torch_zip.c src/checkpoint/torch_legacy.c src/checkpoint/torch_pickle.c src/core/error.c src/core/strbuf.c src/core/half.c
+// FUZZ-SOURCES: src/checkpoint/weights.c src/checkpoint/safetensors.c src/checkpoint/torch_zip.c src/checkpoint/torch_legacy.c src/checkpoint/torch_pickle.c src/core/error.c src/core/strbuf.c src/core/half.c src/core/path.c
 // FUZZ-PKGS: jansson
 /* safetensors from memory: header length, JSON header, every offset pair; then every tensor
  * converted to float32 and a few lookups. */

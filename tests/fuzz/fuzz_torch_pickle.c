@@ -1,4 +1,4 @@
-// FUZZ-SOURCES: src/checkpoint/weights.c src/checkpoint/safetensors.c src/checkpoint/torch_zip.c src/checkpoint/torch_legacy.c src/checkpoint/torch_pickle.c src/core/error.c src/core/strbuf.c src/core/half.c
+// FUZZ-SOURCES: src/checkpoint/weights.c src/checkpoint/safetensors.c src/checkpoint/torch_zip.c src/checkpoint/torch_legacy.c src/checkpoint/torch_pickle.c src/core/error.c src/core/strbuf.c src/core/half.c src/core/path.c
 // FUZZ-PKGS: jansson
 /* The pickle machine two ways: the bytes as one state-dict pickle whose storages are zero
  * buffers of the size their persistent ids claim (up to a bound), and as a whole legacy
