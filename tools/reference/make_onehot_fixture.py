@@ -20,7 +20,6 @@ import that skips `bend/__init__.py`), and (b) `OneHotEmbedder` is obtained by p
 provides `__call__`) and `OneHotEmbedder`.
 """
 import argparse
-import ast
 import io
 import os
 import random
@@ -30,6 +29,8 @@ import sys
 import tarfile
 import tempfile
 import types
+
+from upstream_source import exec_selected  # noqa: E402  (tools/reference/upstream_source.py)
 
 import h5py
 import numpy as np
@@ -74,36 +75,10 @@ def load_upstream(bend_dir):
     import bend.io.sequtils as sequtils  # noqa: E402  (the upstream module, imported normally)
 
     emb_path = os.path.join(pkg_dir, "utils", "embedders.py")
-    with open(emb_path) as fh:
-        src = fh.read()
-    tree = ast.parse(src, filename=emb_path)
-    wanted_modules = {"numpy", "sklearn.preprocessing", "tqdm.auto", "typing"}
-    wanted_assigns = {"categories_4_letters_unknown"}
-    wanted_classes = {"BaseEmbedder", "OneHotEmbedder"}
-    body, found = [], set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names = [a for a in node.names if a.name in wanted_modules]
-            if names:
-                body.append(ast.Import(names=names))
-        elif isinstance(node, ast.ImportFrom):
-            if node.module in wanted_modules:
-                body.append(node)
-        elif isinstance(node, ast.Assign):
-            targets = {t.id for t in node.targets if isinstance(t, ast.Name)}
-            if targets & wanted_assigns:
-                body.append(node)
-                found |= targets & wanted_assigns
-        elif isinstance(node, ast.ClassDef) and node.name in wanted_classes:
-            body.append(node)
-            found.add(node.name)
-    missing = (wanted_assigns | wanted_classes) - found
-    if missing:
-        sys.exit(f"{emb_path}: could not find {sorted(missing)}")
-    module = ast.Module(body=body, type_ignores=[])
-    ast.fix_missing_locations(module)
-    ns = {"__name__": "bend.utils.embedders", "__file__": emb_path}
-    exec(compile(module, emb_path, "exec"), ns)
+    ns = exec_selected(emb_path, "bend.utils.embedders",
+                       modules={"numpy", "sklearn.preprocessing", "tqdm.auto", "typing"},
+                       assigns={"categories_4_letters_unknown"},
+                       classes={"BaseEmbedder", "OneHotEmbedder"})
     return sequtils, ns["OneHotEmbedder"]
 
 

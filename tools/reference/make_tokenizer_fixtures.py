@@ -26,7 +26,6 @@ No BEND or caduceus code is copied into the repository: the checkouts are parsed
 run time. Layout of expected.json: see tools/reference/README.md.
 """
 import argparse
-import ast
 import itertools
 import json
 import os
@@ -36,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 import types
+
+from upstream_source import exec_selected  # noqa: E402  (tools/reference/upstream_source.py)
 
 # ---------------------------------------------------------------------------------------------
 # Deterministic long sequences (re-made by the C test from the recorded parameters)
@@ -160,49 +161,14 @@ def load_upstream(bend_dir):
             sys.exit(f"{bend_dir} does not look like a BEND checkout (no {p})")
 
     # CharacterTokenizer: the class and the imports it uses, nothing else of hyena_dna.py
-    src = open(hy_path).read()
-    tree = ast.parse(src, filename=hy_path)
-    keep = {"AddedToken", "PreTrainedTokenizer", "Dict", "List", "Optional", "Sequence", "Union",
-            "Path", "json", "os"}
-    body = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-            and any(a.name in keep for a in n.names)]
-    body += [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "CharacterTokenizer"]
-    if not any(isinstance(n, ast.ClassDef) for n in body):
-        sys.exit(f"{hy_path}: no CharacterTokenizer")
-    hy_ns = {"__name__": "bend.models.hyena_dna"}
-    module = ast.Module(body=body, type_ignores=[])
-    ast.fix_missing_locations(module)
-    exec(compile(module, hy_path, "exec"), hy_ns)
-
-    src = open(emb_path).read()
-    tree = ast.parse(src, filename=emb_path)
-    wanted_modules = {"torch", "numpy", "typing", "functools", "os", "tqdm.auto", "transformers"}
-    body, found = [], set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names = [a for a in node.names if a.name in wanted_modules]
-            if names:
-                body.append(ast.Import(names=names))
-        elif isinstance(node, ast.ImportFrom):
-            if node.module in wanted_modules:
-                body.append(node)
-        elif isinstance(node, ast.Assign):
-            targets = {t.id for t in node.targets if isinstance(t, ast.Name)}
-            if "device" in targets:
-                body.append(node)
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-            body.append(node)  # logging.set_verbosity_error()
-        elif isinstance(node, ast.ClassDef) and node.name in EMBEDDER_CLASSES:
-            body.append(node)
-            found.add(node.name)
-    missing = set(EMBEDDER_CLASSES) - found
-    if missing:
-        sys.exit(f"{emb_path}: could not find {sorted(missing)}")
-    ns = {"__name__": "bend.utils.embedders", "__file__": emb_path,
-          "CharacterTokenizer": compat_character_tokenizer(hy_ns["CharacterTokenizer"])}
-    module = ast.Module(body=body, type_ignores=[])
-    ast.fix_missing_locations(module)
-    exec(compile(module, emb_path, "exec"), ns)
+    hy_ns = exec_selected(hy_path, "bend.models.hyena_dna", classes={"CharacterTokenizer"},
+                          imported_names={"AddedToken", "PreTrainedTokenizer", "Dict", "List",
+                                          "Optional", "Sequence", "Union", "Path", "json", "os"})
+    ns = exec_selected(emb_path, "bend.utils.embedders",
+                       modules={"torch", "numpy", "typing", "functools", "os", "tqdm.auto",
+                                "transformers"},
+                       assigns={"device"}, keep_calls=True, classes=set(EMBEDDER_CLASSES),
+                       namespace={"CharacterTokenizer": compat_character_tokenizer(hy_ns["CharacterTokenizer"])})
     return ns
 
 
