@@ -11,7 +11,8 @@
  *   tok_nt6.c        EsmTokenizer (Nucleotide Transformer v1 / v2)
  *   tok_char.c       HyenaDNA / Caduceus CharacterTokenizer, vocab.txt-driven characters
  *   tok_bpe.c        the Hugging Face `tokenizers` pipeline from tokenizer.json (BPE, WordLevel,
- *                    WordPiece models)
+ *                    WordPiece models); its stages are tok_hf_*.c (normalize, pretokenize,
+ *                    model, post, added, regex) with tok_hf_internal.h
  *   tokenizer.c      directory detection and the public API
  *
  * Text is handled as bytes; where Python would work on characters (code points) the code decodes

@@ -1,4 +1,4 @@
-// FUZZ-SOURCES: src/tokenize/tokenizer.c src/tokenize/vocab.c src/tokenize/tok_bpe.c src/tokenize/tok_char.c src/tokenize/tok_kmer.c src/tokenize/tok_maxmatch.c src/tokenize/tok_nt6.c src/core/error.c src/core/path.c
+// FUZZ-SOURCES: src/tokenize/tokenizer.c src/tokenize/vocab.c src/tokenize/tok_bpe.c src/tokenize/tok_hf_regex.c src/tokenize/tok_hf_normalize.c src/tokenize/tok_hf_pretokenize.c src/tokenize/tok_hf_model.c src/tokenize/tok_hf_post.c src/tokenize/tok_hf_added.c src/tokenize/tok_char.c src/tokenize/tok_kmer.c src/tokenize/tok_maxmatch.c src/tokenize/tok_nt6.c src/core/error.c src/core/path.c
 // FUZZ-PKGS: jansson
 /* Tokenizer files from untrusted bytes: the input is written to a scratch checkpoint directory as
  * tokenizer.json (when it starts like JSON) or as vocab.txt (otherwise; then opened by detection,
