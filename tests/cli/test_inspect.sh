@@ -31,8 +31,10 @@ try:
 except ValueError as e:
     sys.exit(f"output is not JSON: {e}")
 ref = json.load(open(ref_path))["files"][fname]
-if sorted(out) != ["config", "family", "parameters", "tensors"]:
+if sorted(out) != ["check", "config", "family", "parameters", "tensors"]:
     sys.exit(f"top-level keys {sorted(out)}")
+if out["check"].get("ok") is not True:
+    sys.exit(f"check failed: {out['check']}")
 if out["family"] != family:
     sys.exit(f"family {out['family']!r}, expected {family!r}")
 if out["config"].get("family") != family:
@@ -121,6 +123,14 @@ grep -q "no tokenizer files" <<<"$out" && grep -q '"l_max":66' <<<"$out" &&
 out=$("$BEND" inspect "$MODELS/dnabert2" 2>&1)
 grep -q "tokenizer.json" <<<"$out" && grep -q "positions alibi" <<<"$out" &&
   pass "text output of dnabert2" || fail "dnabert2 text output: $out"
+
+# the tensor check: a config that disagrees with the weights fails, naming the tensor
+mkdir -p "$WORK/mixer"
+cp "$MODELS/hyenadna/weights.ckpt" "$WORK/mixer/"
+sed 's/"checkpoint_mixer": true/"checkpoint_mixer": false/' "$MODELS/hyenadna/config.json" >"$WORK/mixer/config.json"
+expect_fail "tensor check" 2 "tensor 'model.backbone.layers.0.mixer.in_proj.weight' .* is missing; similar names present: 'model.backbone.layers.0.mixer.layer.in_proj.weight'" -- "$BEND" inspect "$WORK/mixer"
+grep -q "^check: all 37 tensors the dnabert forward pass needs are present" <<<"$("$BEND" inspect "$MODELS/dnabert6")" &&
+  pass "text output ends with the tensor check" || fail "no check line in the text output"
 
 # an explicit family overrides detection; onehot needs no files
 "$BEND" inspect "$MODELS/dnabert6" --family grover --json >"$WORK/fam.json" &&
