@@ -27,14 +27,15 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
-import tempfile
 import types
 
 import h5py
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from upstream_source import git_commit, package_versions  # noqa: E402
 
 SEED = 20240917
 DNA_LENGTHS = (7, 31, 64)   # 64 = HyenaDNA fixture's max_length (l_max 66 with CLS/SEP)
@@ -68,15 +69,6 @@ def load_bend(bend_dir):
         mods[short] = importlib.import_module(f"bend.models.{short}")
     return mods
 
-
-def bend_commit(bend_dir, given):
-    if given:
-        return given
-    try:
-        return subprocess.run(["git", "-C", bend_dir, "rev-parse", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -698,18 +690,6 @@ FAMILIES = [
 ]
 
 
-def package_versions():
-    import importlib.metadata as md
-    names = ["torch", "transformers", "tokenizers", "safetensors", "h5py", "numpy", "einops",
-             "torchvision"]
-    out = []
-    for n in names:
-        try:
-            out.append(f"{n}=={md.version(n)}")
-        except md.PackageNotFoundError:
-            pass
-    return " ".join(out)
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -726,8 +706,9 @@ def main():
     torch.set_num_threads(1)
 
     ctx = {"bend": load_bend(args.bend)}
-    commit = bend_commit(args.bend, args.bend_commit)
-    versions = package_versions()
+    commit = git_commit(args.bend, args.bend_commit)
+    versions = package_versions(("torch", "transformers", "tokenizers", "safetensors", "h5py",
+                                 "numpy", "einops", "torchvision"), missing=None)
     seqs = dna_sequences()
     only = set(args.only.split(",")) if args.only else None
     os.makedirs(args.out, exist_ok=True)

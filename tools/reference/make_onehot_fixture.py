@@ -24,13 +24,12 @@ import io
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 import types
 
-from upstream_source import exec_selected  # noqa: E402  (tools/reference/upstream_source.py)
+from upstream_source import exec_selected, git_commit, package_versions  # noqa: E402  (tools/reference/upstream_source.py)
 
 import h5py
 import numpy as np
@@ -81,13 +80,6 @@ def load_upstream(bend_dir):
                        classes={"BaseEmbedder", "OneHotEmbedder"})
     return sequtils, ns["OneHotEmbedder"]
 
-
-def bend_commit(bend_dir):
-    try:
-        return subprocess.run(["git", "-C", bend_dir, "rev-parse", "HEAD"], check=True,
-                              capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,16 +313,6 @@ def write_expected(path, per_task, commit, versions):
                     put(g, "labels", arr.astype(np.int64))
 
 
-def package_versions():
-    from importlib.metadata import version, PackageNotFoundError
-    out = []
-    for p in ("pysam", "pandas", "numpy", "h5py", "webdataset", "tqdm", "scikit-learn"):
-        try:
-            out.append(f"{p}=={version(p)}")
-        except PackageNotFoundError:
-            out.append(f"{p}==?")
-    return " ".join(out)
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -373,8 +355,9 @@ def main():
     fai = os.path.join(out, GENOME_REL + ".fai")
     if os.path.exists(fai):
         os.remove(fai)
-    commit = args.bend_commit or bend_commit(bend_dir)
-    write_expected(os.path.join(out, "expected.h5"), per_task, commit, package_versions())
+    commit = git_commit(bend_dir, args.bend_commit)
+    write_expected(os.path.join(out, "expected.h5"), per_task, commit, package_versions(
+        ("pysam", "pandas", "numpy", "h5py", "webdataset", "tqdm", "scikit-learn")))
     print(f"wrote {out}/expected.h5 (BEND {commit})")
 
 

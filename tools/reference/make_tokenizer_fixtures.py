@@ -31,12 +31,11 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import types
 
-from upstream_source import exec_selected  # noqa: E402  (tools/reference/upstream_source.py)
+from upstream_source import exec_selected, git_commit, package_versions  # noqa: E402  (tools/reference/upstream_source.py)
 
 # ---------------------------------------------------------------------------------------------
 # Deterministic long sequences (re-made by the C test from the recorded parameters)
@@ -193,13 +192,6 @@ def compat_character_tokenizer(base):
 
     return CompatCharacterTokenizer
 
-
-def bend_commit(bend_dir):
-    try:
-        return subprocess.run(["git", "-C", bend_dir, "rev-parse", "HEAD"], check=True,
-                              capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,16 +617,6 @@ def record(entry, tok, cases, encode, windows=None, no_special=("short10", "with
     entry["cases"] = out
 
 
-def package_versions():
-    from importlib.metadata import version, PackageNotFoundError
-    out = []
-    for p in ("transformers", "tokenizers", "torch", "numpy"):
-        try:
-            out.append(f"{p}=={version(p)}")
-        except PackageNotFoundError:
-            out.append(f"{p}==?")
-    return " ".join(out)
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -660,10 +642,10 @@ def main():
         shutil.rmtree(out)
     os.makedirs(out)
     result = {"generator": "tools/reference/make_tokenizer_fixtures.py",
-              "bend_commit": args.bend_commit or bend_commit(bend_dir),
-              "caduceus_commit": args.caduceus_commit or bend_commit(os.path.dirname(
-                  os.path.dirname(cad_file))),
-              "python_packages": package_versions(),
+              "bend_commit": git_commit(bend_dir, args.bend_commit),
+              "caduceus_commit": git_commit(os.path.dirname(os.path.dirname(cad_file)),
+                                            args.caduceus_commit),
+              "python_packages": package_versions(("transformers", "tokenizers", "torch", "numpy")),
               "sequence_generator": gen_sequence.__doc__.replace("\n    ", " ").strip(),
               "spans": "[start, end) of input characters per token; specials added by the "
                        "tokenizer have [0, 0]",

@@ -1,4 +1,7 @@
-"""Running selected pieces of upstream BEND's source without importing its modules.
+"""What the fixture scripts share: running selected pieces of upstream source, and recording
+which upstream commit and package versions made a fixture.
+
+Running selected pieces of upstream BEND's source without importing its modules:
 
 Some fixture scripts need one class of a module whose imports they cannot or do not want to
 satisfy (torch, or model modules that need a GPU). exec_selected() parses the upstream file and
@@ -6,7 +9,9 @@ executes only the chosen top-level statements: the imports they need, some assig
 classes. The code that runs is upstream's, read from the checkout at run time; nothing of it is
 copied into this repository."""
 import ast
+import subprocess
 import sys
+from importlib import metadata
 
 
 def exec_selected(path, module_name, *, modules=(), imported_names=(), assigns=(), classes=(),
@@ -49,3 +54,27 @@ def exec_selected(path, module_name, *, modules=(), imported_names=(), assigns=(
     ast.fix_missing_locations(module)
     exec(compile(module, path, "exec"), ns)
     return ns
+
+
+def git_commit(checkout, given=None):
+    """`given` when set, else the HEAD commit of the git checkout, else "unknown" (an export)."""
+    if given:
+        return given
+    try:
+        return subprocess.run(["git", "-C", checkout, "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def package_versions(names, missing="?"):
+    """"name==version ..." for the installed packages; a missing one reads name==<missing>, or is
+    left out when missing is None."""
+    out = []
+    for n in names:
+        try:
+            out.append(f"{n}=={metadata.version(n)}")
+        except metadata.PackageNotFoundError:
+            if missing is not None:
+                out.append(f"{n}=={missing}")
+    return " ".join(out)
