@@ -58,6 +58,17 @@ static int64_t add_window(plan_builder *b, const int32_t *ids, size_t n)
     return base;
 }
 
+/* Appends the window [CLS] tokens[0..m) [SEP] (win has room for m + 2 ids); returns the output
+ * index of its CLS. */
+static int64_t add_wrapped_window(plan_builder *b, int32_t *win, int32_t cls, const int32_t *tokens,
+                                  size_t m, int32_t sep)
+{
+    win[0] = cls;
+    memcpy(win + 1, tokens, m * sizeof *win);
+    win[m + 1] = sep;
+    return add_window(b, win, m + 2);
+}
+
 /* Rows a token stands for when upsampling: len(token string), with [UNK] counted once where
  * BEND's code says so. */
 static int64_t repeats(bend_tokenizer *t, int32_t id, bool unk_once)
@@ -213,10 +224,7 @@ static bend_status plan_gena(const bend_window_rules *r, bend_tokenizer *t, cons
     size_t j = 0;
     for (size_t c = 0; ok && c < n_chunks; c++) {
         size_t a = c * chunk, m = inner - a < chunk ? inner - a : chunk;
-        win[0] = cls;
-        memcpy(win + 1, tk.ids + 1 + a, m * sizeof *win);
-        win[m + 1] = sep;
-        int64_t base = add_window(b, win, m + 2);
+        int64_t base = add_wrapped_window(b, win, cls, tk.ids + 1 + a, m, sep);
         if (c == 0) assembled[j++] = base;                                  /* the CLS */
         for (size_t i = 0; i < m; i++) assembled[j++] = base + 1 + (int64_t)i;
         if (c + 1 == n_chunks) assembled[j++] = base + 1 + (int64_t)m;      /* the SEP */
@@ -247,10 +255,7 @@ static bend_status plan_grover(const bend_window_rules *r, bend_tokenizer *t, co
     bool ok = win != NULL;
     for (size_t c = 0; ok && c < n_chunks; c++) {
         size_t a = c * chunk, m = tk.n - a < chunk ? tk.n - a : chunk;
-        win[0] = cls;
-        memcpy(win + 1, tk.ids + a, m * sizeof *win);
-        win[m + 1] = sep;
-        int64_t base = add_window(b, win, m + 2);
+        int64_t base = add_wrapped_window(b, win, cls, tk.ids + a, m, sep);
         ok &= window_rows(t, win, m + 2, base, r->upsample, true, &piece);
         ok &= join_piece(rows, &piece, c, n_chunks);
     }
