@@ -47,6 +47,14 @@ void bend_strbuf_printf(bend_strbuf *sb, const char *fmt, ...)
     va_end(ap2);
 }
 
+void bend_strbuf_join(bend_strbuf *sb, const char *const *names, size_t n, const char *sep)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i) bend_strbuf_puts(sb, sep);
+        bend_strbuf_puts(sb, names[i]);
+    }
+}
+
 const char *bend_strbuf_cstr(const bend_strbuf *sb) { return sb->data ? sb->data : ""; }
 
 char *bend_strbuf_take(bend_strbuf *sb)

@@ -18,6 +18,8 @@ typedef struct bend_strbuf {
 void bend_strbuf_append(bend_strbuf *sb, const char *s, size_t n);
 void bend_strbuf_puts(bend_strbuf *sb, const char *s);
 void bend_strbuf_printf(bend_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends names[0..n) separated by sep ("a, b, c"). */
+void bend_strbuf_join(bend_strbuf *sb, const char *const *names, size_t n, const char *sep);
 /* Returns the string ("" when empty) and leaves ownership with sb. */
 const char *bend_strbuf_cstr(const bend_strbuf *sb);
 /* Hands the buffer to the caller (free() it); sb is reset. Never NULL unless allocation failed. */

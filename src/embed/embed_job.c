@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/strbuf.h"
 #include "dist/scheduler.h"
 #include "embed/plan.h"
 #include "embed/settings.h"
@@ -76,12 +77,13 @@ static bend_status select_work(const bend_embed_settings *s, const bend_embed_pl
     for (size_t k = 0; k < n_sel; k++) {
         int sp = s->splits ? bend_embed_plan_split(plan, s->splits[k]) : (int)k;
         if (sp < 0) {
-            char list[2048] = "";
-            size_t used = 0;
-            for (size_t i = 0; i < plan->n_splits && used < sizeof list - 64; i++)
-                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", plan->split_names[i]);
-            return bend_fail(err, BEND_ERR_INVALID, "config key 'splits': '%s' is not a split of %s "
-                             "(its splits: %s)", s->splits[k], s->bed, list);
+            bend_strbuf list = BEND_STRBUF_INIT;
+            bend_strbuf_join(&list, (const char *const *)plan->split_names, plan->n_splits, ", ");
+            bend_status st = bend_fail(err, BEND_ERR_INVALID, "config key 'splits': '%s' is not a split "
+                                       "of %s (its splits: %s)", s->splits[k], s->bed,
+                                       bend_strbuf_cstr(&list));
+            bend_strbuf_free(&list);
+            return st;
         }
         int64_t n = plan->split_n[sp], last_chunk = n / s->chunk_size; /* BEND's range(int(n/cs)+1) */
         uint8_t *done = malloc((size_t)(n ? n : 1));
@@ -127,8 +129,9 @@ typedef struct {
     char *seq;
     size_t seq_cap;
     const char **seqs;
+    size_t seqs_cap;
     int64_t *lens;
-    size_t n_cap;
+    size_t lens_cap;
     float *out;
     size_t out_cap;
 } item_buffers;
@@ -152,10 +155,9 @@ static bend_status run_item(const bend_embed_settings *s, const bend_embed_plan 
     const int64_t *off = bend_store_offsets(store, (size_t)it->split);
     size_t n = (size_t)it->count, nt = (size_t)it->nucleotides;
     size_t rows = (size_t)(off[it->first + it->count] - off[it->first]);
-    size_t cap_n = buf->n_cap;
     bend_status st = grow((void **)&buf->seq, &buf->seq_cap, nt ? nt : 1, 1, err);
-    if (!st) st = grow((void **)&buf->seqs, &cap_n, n, sizeof *buf->seqs, err);
-    if (!st) st = grow((void **)&buf->lens, &buf->n_cap, n, sizeof *buf->lens, err);
+    if (!st) st = grow((void **)&buf->seqs, &buf->seqs_cap, n, sizeof *buf->seqs, err);
+    if (!st) st = grow((void **)&buf->lens, &buf->lens_cap, n, sizeof *buf->lens, err);
     if (!st) st = grow((void **)&buf->out, &buf->out_cap, rows * (size_t)bend_store_dim(store) + 1,
                        sizeof *buf->out, err);
     char *p = buf->seq;

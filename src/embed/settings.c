@@ -1,5 +1,6 @@
 #include "embed/settings.h"
 #include "core/path.h"
+#include "core/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +11,12 @@ static bend_status require_name(const char *key, const char *value, const char *
 {
     for (size_t i = 0; i < n; i++)
         if (!strcmp(names[i], value)) return BEND_OK;
-    char list[4096] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < n && used < sizeof list - 64; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
-    return bend_fail(err, BEND_ERR_INVALID, "config key '%s': unknown %s '%s'; known %ss: %s", key,
-                     what, value, what, list);
+    bend_strbuf list = BEND_STRBUF_INIT;
+    bend_strbuf_join(&list, names, n, ", ");
+    bend_status st = bend_fail(err, BEND_ERR_INVALID, "config key '%s': unknown %s '%s'; known %ss: %s",
+                               key, what, value, what, bend_strbuf_cstr(&list));
+    bend_strbuf_free(&list);
+    return st;
 }
 
 static bend_status get_task_str(const bend_config *cfg, const char *task, const char *key,
