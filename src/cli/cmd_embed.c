@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/sweep_runner.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/strbuf.h"
@@ -68,49 +69,5 @@ static int run_one(char **overrides, const char *config_dir, const bend_world *w
 
 int bend_cmd_embed(int argc, char **argv)
 {
-    const char *config_dir = NULL;
-    int n_args = 0;
-    char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (!args) return 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            free(args);
-            return 0;
-        } else if (!strcmp(argv[i], "--config-dir") && i + 1 < argc) {
-            config_dir = argv[++i];
-        } else if (!strncmp(argv[i], "--config-dir=", 13)) {
-            config_dir = argv[i] + 13;
-        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            fprintf(stderr, "bend embed: unknown option '%s'\n\n%s", argv[i], usage_text);
-            free(args);
-            return 2;
-        } else {
-            args[n_args++] = argv[i];
-        }
-    }
-    if (!config_dir) config_dir = getenv("BEND_CONFIG_DIR");
-    bend_world w;
-    bend_error err;
-    if (bend_world_init(&argc, &argv, &w, &err)) {
-        bend_report_error(&err);
-        free(args);
-        return 1;
-    }
-    bend_log_set_rank(w.rank, w.size);
-    char ***runs = NULL;
-    size_t n_runs = 0;
-    int rc = 0;
-    if (bend_config_expand_sweeps(n_args, args, &runs, &n_runs, &err)) {
-        if (w.rank == 0) bend_report_error(&err);
-        rc = bend_status_exit_code(err.status);
-    }
-    for (size_t r = 0; !rc && r < n_runs; r++) {
-        if (n_runs > 1) bend_info("sweep run %zu of %zu", r + 1, n_runs);
-        rc = run_one(runs[r], config_dir, &w);
-    }
-    bend_config_free_sweeps(runs, n_runs);
-    free(args);
-    bend_world_finalize(&w);
-    return rc;
+    return bend_cli_run_sweeps(argc, argv, usage_text, run_one);
 }

@@ -22,6 +22,13 @@ typedef struct bend_config bend_config;
 /* Built-in configs (io/builtin_configs.h), then config_dir (may be NULL) on top. */
 bend_status bend_config_load_defaults(const char *config_dir, bend_config **out, bend_error *err);
 
+/* The config of `bend train`: train.yaml with supervised_tasks/<task>.yaml (BEND's
+ * conf/supervised_tasks/<task>.yaml) merged over it, a config_dir's files (may be NULL) replacing
+ * built-in ones of the same relative path. task NULL: train.yaml's own `task`. An unknown task is
+ * BEND_ERR_INVALID listing the known ones. */
+bend_status bend_config_load_train(const char *config_dir, const char *task, bend_config **out,
+                                   bend_error *err);
+
 /* One YAML document as a whole config; `origin` names it in messages (a file path). */
 bend_status bend_config_from_yaml(const char *text, const char *origin, bend_config **out,
                                   bend_error *err);

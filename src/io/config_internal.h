@@ -89,6 +89,9 @@ char *cfg_path_join(const char *parent, const char *comp); /* parent may be "" *
 
 /* ---- YAML text -> tree ----------------------------------------------------------------------- */
 
+/* Merges a parsed document over cfg's root (maps merge, other values replace); owns tree. */
+bend_status cfg_merge_document(bend_config *cfg, cfg_node *tree, bend_error *err);
+
 /* A whole file: the top level must be a mapping (an empty text is an empty mapping). `origin` must
  * outlive the tree (intern it). */
 bend_status cfg_parse_document(const char *text, const char *origin, cfg_node **out,

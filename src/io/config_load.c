@@ -14,7 +14,8 @@
 #include "core/path.h"
 
 typedef struct cfg_file {
-    char *rel;    /* "embed.yaml", "tasks/<t>.yaml" or "models/<m>.yaml" */
+    char *rel;    /* "embed.yaml", "tasks/<t>.yaml", "models/<m>.yaml", "train.yaml" or
+                     "supervised_tasks/<t>.yaml" */
     char *text;
     char *origin; /* for messages: "configs/<rel>" or "<config_dir>/<rel>" */
 } cfg_file;
@@ -164,12 +165,17 @@ static bend_status add_user_dir(file_set *fs, const char *dir, bend_error *err)
                          strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return bend_fail(err, BEND_ERR_IO, "config directory '%s' is not a directory", dir);
-    char *embed = bend_path_join(dir, "embed.yaml");
-    if (!embed) return bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
-    bend_status s = is_regular(embed) ? put_user_file(fs, dir, "embed.yaml", err) : BEND_OK;
-    free(embed);
-    if (s == BEND_OK) s = scan_subdir(fs, dir, "tasks", err);
-    if (s == BEND_OK) s = scan_subdir(fs, dir, "models", err);
+    bend_status s = BEND_OK;
+    static const char *const roots[] = {"embed.yaml", "train.yaml"};
+    for (size_t i = 0; s == BEND_OK && i < sizeof roots / sizeof *roots; i++) {
+        char *path = bend_path_join(dir, roots[i]);
+        if (!path) return bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
+        if (is_regular(path)) s = put_user_file(fs, dir, roots[i], err);
+        free(path);
+    }
+    static const char *const subdirs[] = {"tasks", "models", "supervised_tasks"};
+    for (size_t i = 0; s == BEND_OK && i < sizeof subdirs / sizeof *subdirs; i++)
+        s = scan_subdir(fs, dir, subdirs[i], err);
     return s;
 }
 
@@ -274,18 +280,93 @@ static bend_status build(bend_config *cfg, const file_set *fs, bend_error *err)
     return s;
 }
 
+/* The built-in files with config_dir's on top, sorted by relative path. */
+static bend_status collect_files(const char *config_dir, file_set *fs, bend_error *err)
+{
+    bend_status s = add_builtins(fs, err);
+    if (s == BEND_OK && config_dir) s = add_user_dir(fs, config_dir, err);
+    if (s == BEND_OK) qsort(fs->f, fs->n, sizeof *fs->f, file_cmp);
+    return s;
+}
+
+static const cfg_file *find_file(const file_set *fs, const char *rel)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].rel, rel) == 0) return &fs->f[i];
+    return NULL;
+}
+
+/* Parses one collected file into a tree whose origins live in cfg. */
+static bend_status parse_file(bend_config *cfg, const cfg_file *f, cfg_node **tree, bend_error *err)
+{
+    const char *origin = cfg_pool_intern(&cfg->origins, f->origin);
+    if (!origin) return bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
+    return cfg_parse_document(f->text, origin, tree, err);
+}
+
+/* "unknown task 'x'; the tasks are a, b, c" from the supervised_tasks/ files collected. */
+static bend_status unknown_supervised_task(const file_set *fs, const char *task, bend_error *err)
+{
+    bend_strbuf names = BEND_STRBUF_INIT;
+    for (size_t i = 0; i < fs->n; i++) {
+        char *name = name_in(fs->f[i].rel, "supervised_tasks");
+        if (name) bend_strbuf_printf(&names, "%s%s", names.len ? ", " : "", name);
+        free(name);
+    }
+    bend_status s = bend_fail(err, BEND_ERR_INVALID,
+                              "unknown task '%s' for bend train: there is no "
+                              "supervised_tasks/%s.yaml; the tasks are %s", task, task,
+                              names.len ? bend_strbuf_cstr(&names) : "(none)");
+    bend_strbuf_free(&names);
+    return s;
+}
+
+bend_status bend_config_load_train(const char *config_dir, const char *task, bend_config **out,
+                                   bend_error *err)
+{
+    *out = NULL;
+    file_set fs = {0};
+    bend_status s = collect_files(config_dir, &fs, err);
+    const cfg_file *root = s ? NULL : find_file(&fs, "train.yaml");
+    if (s == BEND_OK && !root) s = bend_fail(err, BEND_ERR_INTERNAL, "no built-in train.yaml");
+    bend_config *cfg = s ? NULL : calloc(1, sizeof *cfg);
+    if (s == BEND_OK && !cfg) s = bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
+    if (s == BEND_OK) s = parse_file(cfg, root, &cfg->root, err);
+    char *chosen = NULL;
+    if (s == BEND_OK && !task) {
+        s = bend_config_get_str(cfg, "task", &chosen, err);
+        if (s == BEND_OK && !chosen)
+            s = bend_fail(err, BEND_ERR_INVALID, "%s: no task is set; give task=NAME",
+                          root->origin);
+        task = chosen;
+    }
+    bend_strbuf rel = BEND_STRBUF_INIT;
+    if (s == BEND_OK) bend_strbuf_printf(&rel, "supervised_tasks/%s.yaml", task);
+    if (s == BEND_OK && rel.failed) s = bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+    const cfg_file *task_file = s ? NULL : find_file(&fs, bend_strbuf_cstr(&rel));
+    if (s == BEND_OK && !task_file) s = unknown_supervised_task(&fs, task, err);
+    cfg_node *tree = NULL;
+    if (s == BEND_OK) s = parse_file(cfg, task_file, &tree, err);
+    if (s == BEND_OK) s = cfg_merge_document(cfg, tree, err);
+    bend_strbuf_free(&rel);
+    free(chosen);
+    file_set_free(&fs);
+    if (s) {
+        bend_config_free(cfg);
+        return s;
+    }
+    *out = cfg;
+    return BEND_OK;
+}
+
 bend_status bend_config_load_defaults(const char *config_dir, bend_config **out, bend_error *err)
 {
     *out = NULL;
     file_set fs = {0};
-    bend_status s = add_builtins(&fs, err);
-    if (s == BEND_OK && config_dir) s = add_user_dir(&fs, config_dir, err);
+    bend_status s = collect_files(config_dir, &fs, err);
     bend_config *cfg = s ? NULL : calloc(1, sizeof *cfg);
     if (s == BEND_OK && !cfg) s = bend_fail(err, BEND_ERR_NOMEM, "out of memory loading configs");
-    if (s == BEND_OK) {
-        qsort(fs.f, fs.n, sizeof *fs.f, file_cmp);
-        s = build(cfg, &fs, err);
-    }
+    if (s == BEND_OK) s = build(cfg, &fs, err);
     file_set_free(&fs);
     if (s) {
         bend_config_free(cfg);

@@ -143,6 +143,13 @@ static bend_status replace(cfg_node **slot, cfg_node *value, const char *path, b
     return BEND_OK;
 }
 
+/* A whole YAML document merged over the root, as one file of Hydra's defaults list is over
+ * the ones before it: the same type rules as an override. Takes ownership of tree. */
+bend_status cfg_merge_document(bend_config *cfg, cfg_node *tree, bend_error *err)
+{
+    return replace(&cfg->root, tree, "(root)", err);
+}
+
 static bend_status not_a_map(const cfg_node *node, char **comps, size_t upto, const override *ov,
                              bend_error *err)
 {

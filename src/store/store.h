@@ -108,4 +108,40 @@ bend_status bend_store_write_samples(bend_store *store, size_t split, int64_t fi
 bend_status bend_store_describe(const char *path, int64_t chunk_size, bend_strbuf *sb,
                                 bend_error *err);
 
+/* ---- Reading a finished store (one process, no MPI) ------------------------------------- */
+
+typedef struct bend_store_reader bend_store_reader;
+
+typedef struct bend_store_split_info {
+    const char *name;
+    int64_t n_samples;
+    int64_t n_done;                /* samples marked done */
+    const int64_t *offsets;        /* n+1: sample i is embedding rows offsets[i]..offsets[i+1] */
+    bend_label_kind label_kind;
+    bend_label_type label_type;
+    int64_t label_width;           /* PER_SAMPLE: values per sample */
+    const int64_t *label_offsets;  /* n+1: sample i's labels are values [i]..[i+1] (NULL: none) */
+} bend_store_split_info;
+
+/* Opens read-only; BEND_ERR_IO when missing, BEND_ERR_HDF5 when not a bend store. */
+bend_status bend_store_reader_open(const char *path, bend_store_reader **out, bend_error *err);
+void bend_store_reader_close(bend_store_reader *r);
+const char *bend_store_reader_path(const bend_store_reader *r);
+const char *bend_store_reader_task(const bend_store_reader *r);
+const char *bend_store_reader_model(const bend_store_reader *r);
+int64_t bend_store_reader_dim(const bend_store_reader *r);
+size_t bend_store_reader_n_splits(const bend_store_reader *r);
+/* The index of a split by name; BEND_ERR_INVALID listing the store's splits when missing. */
+bend_status bend_store_reader_split(const bend_store_reader *r, const char *name, size_t *index,
+                                    bend_error *err);
+/* Pointers stay valid until close. */
+bend_store_split_info bend_store_reader_split_info(const bend_store_reader *r, size_t split);
+/* Embedding rows of samples [first, first+count) as float32 (converted from float16 stores). */
+bend_status bend_store_reader_rows(bend_store_reader *r, size_t split, int64_t first, int64_t count,
+                                   float *out, bend_error *err);
+/* Labels of samples [first, first+count) as double (label_offsets[first+count] -
+ * label_offsets[first] values). */
+bend_status bend_store_reader_labels(bend_store_reader *r, size_t split, int64_t first,
+                                     int64_t count, double *out, bend_error *err);
+
 #endif
