@@ -6,6 +6,7 @@
 int bend_cmd_embed(int argc, char **argv);
 int bend_cmd_embed_seq(int argc, char **argv);
 int bend_cmd_train(int argc, char **argv);
+int bend_cmd_results(int argc, char **argv);
 int bend_cmd_demo_data(int argc, char **argv);
 int bend_cmd_info(int argc, char **argv);
 int bend_cmd_env(int argc, char **argv);

@@ -14,6 +14,7 @@ static const subcommand subcommands[] = {
     {"embed", bend_cmd_embed, "embed a task's sequences into the shared HDF5 store (MPI-aware)"},
     {"embed-seq", bend_cmd_embed_seq, "embed FASTA / stdin sequences with a language model into an HDF5 file"},
     {"train", bend_cmd_train, "train and test BEND's downstream models on a store (data parallel)"},
+    {"results", bend_cmd_results, "table of test metrics of bend train runs (BEND's list_metrics.py)"},
     {"demo-data", bend_cmd_demo_data, "write a synthetic genome and all six BEND tasks' files"},
     {"info", bend_cmd_info, "describe an embedding store: splits, samples, dims, completion"},
     {"env", bend_cmd_env, "show build features, MPI ranks and the GPU each rank would use"},

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/lm_embedder.h"
 #include "models/onehot.h"
 
 struct bend_embedder {
@@ -19,14 +20,14 @@ static const struct {
     bend_embedder_opener open;
 } families[] = {
     {"onehot", bend_onehot_open},
-    {"dnabert", NULL},
-    {"dnabert2", NULL},
-    {"nucleotide_transformer", NULL},
-    {"gena_lm", NULL},
-    {"grover", NULL},
-    {"hyenadna", NULL},
-    {"awdlstm", NULL},
-    {"resnetlm", NULL},
+    {"dnabert", bend_lm_embedder_open},
+    {"dnabert2", bend_lm_embedder_open},
+    {"nucleotide_transformer", bend_lm_embedder_open},
+    {"gena_lm", bend_lm_embedder_open},
+    {"grover", bend_lm_embedder_open},
+    {"hyenadna", bend_lm_embedder_open},
+    {"awdlstm", bend_lm_embedder_open},
+    {"resnetlm", bend_lm_embedder_open},
     {"gpn", NULL},
     {"caduceus", NULL},
 };
@@ -46,7 +47,8 @@ bend_status bend_embedder_open(const bend_config *cfg, const char *model, const 
         if (!families[i].open)
             return bend_fail(err, BEND_ERR_UNSUPPORTED,
                              "model '%s' (family %s) is not available in this version of bend yet; "
-                             "available families: onehot", model, families[i].family);
+                             "available families: onehot, dnabert, dnabert2, nucleotide_transformer, gena_lm, grover, "
+                             "hyenadna, awdlstm, resnetlm", model, families[i].family);
         return families[i].open(cfg, model, dev, out, err);
     }
     st = bend_fail(err, BEND_ERR_INVALID, "config key '%s': unknown model family '%s'", key, family);
