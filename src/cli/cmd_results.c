@@ -32,7 +32,8 @@ typedef struct table {
     int bad;
 } table;
 
-/* The second test* column of the file's first data row (BEND's choice: the first is the loss). */
+/* The second test* column of the file's first data row (BEND's choice: the first is the loss),
+ * and the metric's name from the val_{metric} column. */
 static int read_metric(const char *path, char *name, size_t name_len, double *value)
 {
     FILE *f = fopen(path, "r");
@@ -40,6 +41,7 @@ static int read_metric(const char *path, char *name, size_t name_len, double *va
     char *header = NULL, *data = NULL;
     size_t hl = 0, dl = 0;
     int rc = -1;
+    snprintf(name, name_len, "?");
     if (getline(&header, &hl, f) > 0 && getline(&data, &dl, f) > 0) {
         header[strcspn(header, "\r\n")] = 0;
         data[strcspn(data, "\r\n")] = 0;
@@ -49,13 +51,11 @@ static int read_metric(const char *path, char *name, size_t name_len, double *va
         const char *d = data;
         while (h) {
             size_t len = strcspn(d, ",");
+            if (!strncmp(h, "val_", 4) && strcmp(h, "val_loss")) snprintf(name, name_len, "%s", h + 4);
             if (!strncmp(h, "test", 4) && ++seen == 2) {
-                const char *under = strrchr(h, '_');
-                snprintf(name, name_len, "%s", under ? under + 1 : h);
-                char *end;
                 char buf[64];
                 snprintf(buf, sizeof buf, "%.*s", (int)len, d);
-                *value = len ? strtod(buf, &end) : NAN;
+                *value = len ? strtod(buf, NULL) : NAN;
                 rc = 0;
                 break;
             }

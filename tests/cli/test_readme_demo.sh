@@ -13,4 +13,12 @@ done
 grep -q "600 of 600 samples embedded" "$WORK/demo.out" && grep -q "150 of 150 samples embedded" "$WORK/demo.out" \
   && pass "README demo: both stores complete" || fail "stores incomplete: $(cat "$WORK/demo.out")"
 grep -q "on 2 ranks" "$WORK/demo.err" && pass "README demo ran on 2 MPI ranks" || fail "the demo did not use 2 ranks"
+# ... then trains and tests on both tasks and ends with the table of test metrics.
+tail -3 "$WORK/demo.out" | grep -Eq '^task +embedder +runs +metric' \
+  && tail -2 "$WORK/demo.out" | grep -Eq '^gene_finding +onehot +1 +MCC +[0-9.]+ ± ' \
+  && tail -1 "$WORK/demo.out" | grep -Eq '^histone_modification +onehot +1 +AUROC +[0-9.]+ ± ' \
+  && pass "README demo ends with the table of test metrics" || fail "no results table: $(tail -5 "$WORK/demo.out")"
+for t in histone_modification gene_finding; do
+  [ -s "$WORK/demo/downstream_tasks/$t/onehot/best_model_metrics.csv" ] || fail "no best_model_metrics.csv for $t"
+done
 finish

@@ -28,4 +28,21 @@ sbatch --wait --array=0-4 --cpus-per-task=1 -o "$WORK/arr_%a.out" "$SRC/slurm/em
 cmp "$(store_of "$D" $T)" "$WORK/reference.h5" && pass "embed_array.sbatch --array=0-4 (one chunk each, one shared store) == one plain run" \
   || fail "the array-job store differs: $("$BEND" info "$(store_of "$D" $T)" --chunk-size 100)"
 grep -q "chunk 4 is not a valid chunk id for split 'valid'" "$WORK/arr_4.out" || fail "array task 4 should skip valid's chunk 4"
+
+# train.sbatch: 2 data-parallel ranks give the losses of one plain run.
+"$BEND" train task=$T embedder=onehot data_dir="$D" output_dir="$WORK/train1" params.epochs=2 seed=5 >/dev/null 2>&1 \
+  || die "plain bend train failed"
+sbatch --wait --ntasks=2 --cpus-per-task=1 -o "$WORK/train.out" "$SRC/slurm/train.sbatch" task=$T embedder=onehot \
+  data_dir="$D" output_dir="$WORK/train2" params.epochs=2 seed=5 >/dev/null || die "train.sbatch failed: $(cat "$WORK/train.out")"
+paste -d, "$WORK/train1/losses.csv" "$WORK/train2/losses.csv" | awk -F, 'NR>1 { for (i = 2; i <= 3; i++) {
+    d = $i - $(i + 4); if (d < 0) d = -d; if (d > 1e-5 * $i) bad = 1 } } END { exit bad }' \
+  && [ "$(wc -l <"$WORK/train2/losses.csv")" = 3 ] \
+  && pass "train.sbatch (srun --mpi=pmix, 2 ranks) gives one plain run's losses" || fail "train.sbatch losses differ"
+# ... and as an array, one cross-validation fold per array task.
+"$BEND" embed task=enhancer_annotation model=onehot data_dir="$D" >/dev/null 2>&1 || die "enhancer embed failed"
+sbatch --wait --array=2-3 --cpus-per-task=1 -o "$WORK/cv_%a.out" "$SRC/slurm/train.sbatch" task=enhancer_annotation \
+  embedder=onehot data_dir="$D" params.epochs=1 >/dev/null || die "train.sbatch array failed: $(cat "$WORK"/cv_*.out)"
+[ -s "$WORK/downstream_tasks/enhancer_annotation/onehot/split_2/best_model_metrics.csv" ] \
+  && [ -s "$WORK/downstream_tasks/enhancer_annotation/onehot/split_3/best_model_metrics.csv" ] \
+  && pass "train.sbatch --array=2-3 trains folds 2 and 3" || fail "array folds missing: $(ls -R "$WORK/downstream_tasks")"
 finish
