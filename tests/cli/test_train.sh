@@ -58,6 +58,16 @@ head -1 "$E/best_model_metrics.csv" | grep -q '^Epoch,train_loss,val_loss,val_au
 [ -s "$WORK/downstream_tasks/enhancer_annotation/onehot/split_2/losses.csv" ] \
   && pass "default output_dir is downstream_tasks/{task}/{embedder}/split_{fold}" || fail "enhancer default output_dir"
 
+# bend results: BEND's list_metrics.py table, mean and population std over the folds.
+( cd "$WORK" && "$BEND" train data_dir="$D" task=enhancer_annotation embedder=onehot params.epochs=1 data.cross_validation=5 >/dev/null 2>&1 )
+"$BEND" results "$WORK/downstream_tasks" >"$WORK/results.out" 2>&1 || fail "bend results failed"
+f2=$(awk -F, 'NR==2 {print $6}' "$WORK/downstream_tasks/enhancer_annotation/onehot/split_2/best_model_metrics.csv")
+f5=$(awk -F, 'NR==2 {print $6}' "$WORK/downstream_tasks/enhancer_annotation/onehot/split_5/best_model_metrics.csv")
+want=$(awk -v a="$f2" -v b="$f5" 'BEGIN { m = (a + b) / 2; s = (a - m) * (a - m) + (b - m) * (b - m);
+    printf "enhancer_annotation +onehot +2 +AUPRC +%.4f ± %.4f", m, sqrt(s / 2) }')
+grep -Eq "^$want\$" "$WORK/results.out" && pass "bend results: 2 folds, mean ± std" \
+  || fail "bend results: expected /$want/ in $(cat "$WORK/results.out")"
+
 # ---- data parallel: 3 ranks equal 1 rank with the same global batch --------------------------
 P1=$WORK/np1; P3=$WORK/np3
 train task=histone_modification output_dir="$P1" params.epochs=3 data.batch_size=50 >/dev/null 2>&1
@@ -72,6 +82,17 @@ paste -d, "$P1/losses.csv" "$P3/losses.csv" | awk -F, 'NR>1 {
       if (d > tol) { print "row " NR " column " i ": " a " vs " b; bad = 1 } } }
     END { exit bad }' && [ "$(wc -l <"$P3/losses.csv")" = 4 ] \
   && pass "3 ranks give 1 rank's losses (1e-5 relative) and metrics (1e-3)" || fail "3 ranks differ from 1 rank"
+
+# ---- gradient accumulation: 2 batches of 30 per step = batches of 60 (420 train samples) --------
+# BEND divides each batch's loss by the steps before logging it, so train_loss halves.
+A1=$WORK/acc1; A2=$WORK/acc2
+train task=histone_modification output_dir="$A1" params.epochs=2 data.batch_size=60 >/dev/null 2>&1
+train task=histone_modification output_dir="$A2" params.epochs=2 data.batch_size=30 \
+  params.gradient_accumulation_steps=2 >/dev/null 2>&1 || fail "gradient accumulation run failed"
+paste -d, "$A1/losses.csv" "$A2/losses.csv" | awk -F, 'NR>1 { d = $2 - 2 * $6; if (d < 0) d = -d;
+    if (d > 1e-5 * $2) { print $2 " vs 2 x " $6; bad = 1 } } END { exit bad }' \
+  && pass "gradient_accumulation_steps=2 with batches of 30 trains as batches of 60" \
+  || fail "gradient accumulation differs from the larger batch"
 
 # ---- resume after SIGKILL = uninterrupted --------------------------------------------------
 R=$WORK/resume
