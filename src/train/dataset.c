@@ -88,10 +88,11 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 bend_status bend_dataset_read_batch(const bend_dataset *d, const int64_t *ids, int64_t n,
-                                    const bend_pad_rule *pad, bend_batch *b, bend_error *err)
+                                    int64_t pad_to, const bend_pad_rule *pad, bend_batch *b,
+                                    bend_error *err)
 {
     bend_store_reader *r = d->store;
-    int64_t L = 0;
+    int64_t L = pad_to > 0 ? pad_to : 0;
     size_t cap_n = b->cap_n;
     if (!grow((void **)&b->lengths, &cap_n, (size_t)n, sizeof *b->lengths) ||
         !grow((void **)&b->sample, &b->cap_n, (size_t)n, sizeof *b->sample))
@@ -144,7 +145,7 @@ bend_status bend_dataset_read_batch(const bend_dataset *d, const int64_t *ids, i
 
 struct bend_loader {
     const bend_dataset *d;
-    const int64_t *ids, *starts;
+    const int64_t *ids, *starts, *pad_to;
     int64_t n_batches;
     bend_pad_rule pad;
     bend_batch slot[2];
@@ -171,7 +172,8 @@ static void *loader_main(void *arg)
         bend_error e;
         bend_error_clear(&e);
         bend_status st = bend_dataset_read_batch(l->d, l->ids + l->starts[k],
-                                                 l->starts[k + 1] - l->starts[k], &l->pad,
+                                                 l->starts[k + 1] - l->starts[k],
+                                                 l->pad_to ? l->pad_to[k] : 0, &l->pad,
                                                  &l->slot[k % 2], &e);
         pthread_mutex_lock(&l->mu);
         if (st) {
@@ -187,8 +189,8 @@ static void *loader_main(void *arg)
 }
 
 bend_status bend_loader_start(const bend_dataset *d, const int64_t *ids, const int64_t *starts,
-                              int64_t n_batches, const bend_pad_rule *pad, bend_loader **out,
-                              bend_error *err)
+                              const int64_t *pad_to, int64_t n_batches, const bend_pad_rule *pad,
+                              bend_loader **out, bend_error *err)
 {
     *out = NULL;
     bend_loader *l = calloc(1, sizeof *l);
@@ -196,6 +198,7 @@ bend_status bend_loader_start(const bend_dataset *d, const int64_t *ids, const i
     l->d = d;
     l->ids = ids;
     l->starts = starts;
+    l->pad_to = pad_to;
     l->n_batches = n_batches;
     l->pad = *pad;
     pthread_mutex_init(&l->mu, NULL);

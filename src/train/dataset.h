@@ -45,17 +45,22 @@ typedef struct bend_batch {
 
 void bend_batch_free(bend_batch *b);
 
-/* Reads samples ids[0..n) of d into b (grown as needed). */
+/* Reads samples ids[0..n) of d into b (grown as needed), padded to the longest of them or to
+ * pad_to rows when that is more: a data-parallel rank pads its share of a batch to the whole
+ * batch's longest, as BEND pads the batch before DataParallel splits it (padding reaches the
+ * real positions at a sequence's end through the convolutions). */
 bend_status bend_dataset_read_batch(const bend_dataset *d, const int64_t *ids, int64_t n,
-                                    const bend_pad_rule *pad, bend_batch *b, bend_error *err);
+                                    int64_t pad_to, const bend_pad_rule *pad, bend_batch *b,
+                                    bend_error *err);
 
 /* A reader thread that prepares batches ahead of the consumer (two buffers): batch k holds
- * ids[starts[k] .. starts[k+1]). Only this thread touches HDF5 while the loader runs. */
+ * ids[starts[k] .. starts[k+1]), padded to at least pad_to[k] rows (pad_to may be NULL). Only
+ * this thread touches HDF5 while the loader runs. */
 typedef struct bend_loader bend_loader;
 
 bend_status bend_loader_start(const bend_dataset *d, const int64_t *ids, const int64_t *starts,
-                              int64_t n_batches, const bend_pad_rule *pad, bend_loader **out,
-                              bend_error *err);
+                              const int64_t *pad_to, int64_t n_batches, const bend_pad_rule *pad,
+                              bend_loader **out, bend_error *err);
 /* The next batch (*b NULL after the last). The batch stays valid until the next call. */
 bend_status bend_loader_next(bend_loader *l, const bend_batch **b, bend_error *err);
 /* Joins the thread (also before the end) and frees everything. */

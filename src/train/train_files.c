@@ -187,9 +187,18 @@ bend_status bend_train_save_checkpoint(const char *output_dir, bend_net *net, be
                          ? BEND_OK : bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     if (!st) st = remove_tree(tmp, err);
     if (!st) st = mkdir_p(tmp, err);
-    for (int i = 0; !st && i < n; i++)
+    /* Integer buffers (BatchNorm's num_batches_tracked) are int64 in torch's state_dict. */
+    int64_t *counts = calloc((size_t)n + 1, sizeof *counts);
+    if (!st && !counts) st = bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+    for (int i = 0; !st && i < n; i++) {
         t[i] = (bend_st_tensor){p[i].name, BEND_DT_F32, p[i].ndim, {0}, p[i].value};
-    for (int i = 0; !st && i < n; i++) memcpy(t[i].shape, p[i].shape, sizeof p[i].shape);
+        if (p[i].is_integer && p[i].numel == 1) {
+            counts[i] = (int64_t)p[i].value[0];
+            t[i].dtype = BEND_DT_I64;
+            t[i].data = &counts[i];
+        }
+        memcpy(t[i].shape, p[i].shape, sizeof p[i].shape);
+    }
     char epoch_text[32];
     snprintf(epoch_text, sizeof epoch_text, "%lld", (long long)epoch);
     const char *const meta[][2] = {{"format", "pt"}, {"epoch", epoch_text}};
@@ -215,6 +224,7 @@ bend_status bend_train_save_checkpoint(const char *output_dir, bend_net *net, be
         st = bend_fail(err, BEND_ERR_IO, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
     for (size_t i = 0; i < k; i++) free(names[i]);
     free(names);
+    free(counts);
     free(t);
     free(final);
     free(tmp);

@@ -95,19 +95,34 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
 
 /* ---- batches --------------------------------------------------------------------------------- */
 
-/* This rank's share of every global batch of `order` (n ids): the global batch b is
- * order[b*B .. (b+1)*B), rank r takes its r-th contiguous part. */
-static bend_status shard(const trainer *t, const int64_t *order, int64_t n, int64_t **ids,
-                         int64_t **starts, int64_t *n_batches, bend_error *err)
+/* Embedding rows of sample k of d. */
+static int64_t rows_of(const bend_dataset *d, int64_t k)
+{
+    bend_store_split_info info = bend_store_reader_split_info(d->store, d->part[k]);
+    return info.offsets[d->index[k] + 1] - info.offsets[d->index[k]];
+}
+
+/* This rank's share of every global batch of `order` (n ids of d): the global batch b is
+ * order[b*B .. (b+1)*B), rank r takes its r-th contiguous part, padded to the longest sample
+ * of the whole batch (pad_to[b]) so that every rank sees the padding one process would. */
+static bend_status shard(const trainer *t, const bend_dataset *d, const int64_t *order, int64_t n,
+                         int64_t **ids, int64_t **starts, int64_t **pad_to, int64_t *n_batches,
+                         bend_error *err)
 {
     int64_t B = t->s->batch_size, nb = (n + B - 1) / B, R = t->w->size, r = t->w->rank;
     *ids = malloc((size_t)(n ? n : 1) * sizeof **ids);
     *starts = malloc((size_t)(nb + 1) * sizeof **starts);
-    if (!*ids || !*starts) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+    *pad_to = malloc((size_t)(nb ? nb : 1) * sizeof **pad_to);
+    if (!*ids || !*starts || !*pad_to) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     int64_t k = 0;
     for (int64_t b = 0; b < nb; b++) {
         int64_t g0 = b * B, cnt = (b + 1) * B < n ? B : n - g0;
         (*starts)[b] = k;
+        (*pad_to)[b] = 0;
+        for (int64_t i = g0; i < g0 + cnt; i++) {
+            int64_t len = rows_of(d, order[i]);
+            if (len > (*pad_to)[b]) (*pad_to)[b] = len;
+        }
         for (int64_t i = g0 + cnt * r / R; i < g0 + cnt * (r + 1) / R; i++) (*ids)[k++] = order[i];
     }
     (*starts)[nb] = k;
@@ -205,10 +220,10 @@ static bend_status train_epoch(trainer *t, int64_t epoch, double *train_loss, be
     if (!order) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < n; i++) order[i] = i;
     if (s->shuffle) shuffle(order, n, t->seed, epoch);
-    int64_t *ids = NULL, *starts = NULL, nb = 0;
+    int64_t *ids = NULL, *starts = NULL, *pad_to = NULL, nb = 0;
     bend_loader *loader = NULL;
-    bend_status st = shard(t, order, n, &ids, &starts, &nb, err);
-    if (!st) st = bend_loader_start(&t->train, ids, starts, nb, &t->pad, &loader, err);
+    bend_status st = shard(t, &t->train, order, n, &ids, &starts, &pad_to, &nb, err);
+    if (!st) st = bend_loader_start(&t->train, ids, starts, pad_to, nb, &t->pad, &loader, err);
     double total = 0;
     for (int64_t k = 0; !st && k < nb; k++) {
         const bend_batch *b = NULL;
@@ -241,6 +256,7 @@ static bend_status train_epoch(trainer *t, int64_t epoch, double *train_loss, be
     bend_loader_stop(loader);
     free(ids);
     free(starts);
+    free(pad_to);
     free(order);
     *train_loss = nb ? total / (double)nb : NAN;
     return st;
@@ -286,9 +302,7 @@ static bend_status collect(const trainer *t, const bend_batch *b, const float *y
 /* Values per sample that collect() appends: per-nucleotide length or the label width. */
 static int64_t values_of(const bend_dataset *d, int64_t k)
 {
-    if (d->label_kind != BEND_LABELS_PER_NUCLEOTIDE) return d->label_width;
-    bend_store_split_info info = bend_store_reader_split_info(d->store, d->part[k]);
-    return info.offsets[d->index[k] + 1] - info.offsets[d->index[k]];
+    return d->label_kind == BEND_LABELS_PER_NUCLEOTIDE ? rows_of(d, k) : d->label_width;
 }
 
 /* Gathers every rank's (sample ids, values) on rank 0 and puts them in dataset order. */
@@ -458,10 +472,10 @@ static bend_status evaluate(trainer *t, const bend_dataset *d, evaluation *e, be
     int64_t n = d->n, *order = malloc((size_t)(n ? n : 1) * sizeof *order);
     if (!order) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < n; i++) order[i] = i;
-    int64_t *ids = NULL, *starts = NULL, nb = 0;
+    int64_t *ids = NULL, *starts = NULL, *pad_to = NULL, nb = 0;
     bend_loader *loader = NULL;
-    bend_status st = shard(t, order, n, &ids, &starts, &nb, err);
-    if (!st) st = bend_loader_start(d, ids, starts, nb, &t->pad, &loader, err);
+    bend_status st = shard(t, d, order, n, &ids, &starts, &pad_to, &nb, err);
+    if (!st) st = bend_loader_start(d, ids, starts, pad_to, nb, &t->pad, &loader, err);
     int64_t *yt = NULL;
     double *yp = NULL;
     size_t nv = 0, cap[2] = {0, 0};
@@ -495,6 +509,7 @@ static bend_status evaluate(trainer *t, const bend_dataset *d, evaluation *e, be
     free(yp);
     free(ids);
     free(starts);
+    free(pad_to);
     free(order);
     if (all) evaluation_free(e);
     return all;
