@@ -34,9 +34,7 @@ typedef struct fixture {
      * all sequences concatenated, width[j] wide */
     float *hs[MAX_LAYERS + 2];
     int64_t width[MAX_LAYERS + 2];
-    /* rows the fixture holds per entry and sequence: the full length, except the AWD-LSTM
-     * fixture's hidden_states/0, which holds only the first token's embedding ([1, E]: the
-     * script's forward hook indexes the [T, B, E] time-major tensor with [0]) */
+    /* rows the fixture holds per entry and sequence (the full length) */
     int64_t rows[MAX_LAYERS + 2][MAX_SEQ];
 } fixture;
 
@@ -100,7 +98,6 @@ static void load_fixture(const char *dir, int n_layers, fixture *fx)
     fx->n_layers = n_layers;
     char path[4300];
     snprintf(path, sizeof path, "%s/expected.h5", dir);
-    bool awd_models = !strcmp(dir, fixture_dir("awdlstm"));
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(f >= 0);
     /* ids first: they give the sequence lengths */
@@ -135,7 +132,7 @@ static void load_fixture(const char *dir, int n_layers, fixture *fx)
                 snprintf(name, sizeof name, "/%d/last_hidden_state", i);
             int64_t rows = read_rows(f, name, &fx->width[j], &fx->hs[j], fx->offsets[i], total);
             int64_t len = fx->offsets[i + 1] - fx->offsets[i];
-            if (rows != len && !(j == 0 && rows == 1 && awd_models))
+            if (rows != len)
                 fail_msg("%s: %s has %lld rows for %lld tokens", path, name, (long long)rows,
                          (long long)len);
             fx->rows[j][i] = rows;

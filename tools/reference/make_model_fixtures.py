@@ -633,7 +633,7 @@ def make_awdlstm(fixdir, seqs, ctx):
         with torch.no_grad():
             out = ref(torch.tensor([ids]))
         h.remove()
-        return out.last_hidden_state[0], [emb[0][0]] + [x[0] for x in out.hidden_states]
+        return out.last_hidden_state[0], [emb[0][:, 0]] + [x[0] for x in out.hidden_states]
     recs = records_from(run, ids_list, None)
     return files, recs, sum(p.numel() for p in m.parameters()), {
         "model_class": "bend.models.awd_lstm.AWDLSTMModelForInference (saved from AWDLSTMForLM)",
