@@ -51,7 +51,8 @@ typedef struct bend_param {
     int64_t shape[4];
     int64_t numel;
     float *value;
-    float *grad;        /* same size; accumulated by backward, cleared by bend_net_zero_grad */
+    float *grad;        /* same size; accumulated by backward, cleared by bend_net_zero_grad;
+                           NULL for buffers */
     bool is_buffer;     /* BatchNorm running stats etc.: saved, not optimised, no grad */
     bool is_integer;    /* an integer count kept in float (BatchNorm num_batches_tracked, ndim 0):
                            torch's state_dict holds it as an int64 scalar */
@@ -65,14 +66,18 @@ bend_status bend_net_create(const bend_net_spec *spec, uint64_t seed, bend_net *
                             bend_error *err);
 void bend_net_free(bend_net *net);
 
-/* All tensors (parameters then buffers) in state_dict order; owned by the net. */
+/* All tensors in state_dict order (module by module: a module's parameters, then its buffers,
+ * so BatchNorm's running stats sit between Basset's parameters); owned by the net. */
 bend_param *bend_net_params(bend_net *net, int *n);
 
 /* Forward of a padded batch x[B, L, D]. train: keep activations for backward, BatchNorm uses
  * batch statistics and updates running stats, dropout active (drawn from the net's RNG). The
  * output follows BEND's reshape rule: [B, L', C] per position, or [B, C'] flattened when a
  * downsample exists or output_size == 1 (see spec 7.1 step 7); *y is owned by the net and valid
- * until the next forward. out_shape gets the dims, *out_ndim 2 or 3. */
+ * until the next forward. out_shape gets the dims, *out_ndim 2 or 3. A train forward keeps a
+ * pointer to x (not a copy: gene-finding batches are gigabytes): x must stay unchanged until
+ * bend_net_backward. BEND_NET_RESNET widens x's D channels with zeros to resnet_hidden, which is
+ * what BEND's OneHotEmbedding(hidden) does to the one-hot ids. */
 bend_status bend_net_forward(bend_net *net, const float *x, int64_t B, int64_t L, bool train,
                              const float **y, int64_t out_shape[3], int *out_ndim,
                              bend_error *err);
