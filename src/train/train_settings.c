@@ -91,8 +91,13 @@ static bend_status load_model(const bend_config *cfg, bend_train_settings *s, be
     } else {
         n->kind = BEND_NET_CNN;
     }
-    if (!st) st = get_positive(cfg, "model.hidden_size", &n->hidden_size, err);
-    if (!st) st = get_positive(cfg, "model.kernel_size", &n->kernel_size, err);
+    /* BEND builds ConvNetForSupervised's head with its own defaults (hidden_size_downstream,
+     * kernel_size_downstream), not the task's model.hidden_size. */
+    const bool resnet = n->kind == BEND_NET_RESNET;
+    if (!st) st = get_positive(cfg, resnet ? "supervised_encoder.resnet-supervised.hidden_size_downstream"
+                                           : "model.hidden_size", &n->hidden_size, err);
+    if (!st) st = get_positive(cfg, resnet ? "supervised_encoder.resnet-supervised.kernel_size_downstream"
+                                           : "model.kernel_size", &n->kernel_size, err);
     if (!st && bend_config_is_null(cfg, "model.output_size"))
         st = bend_fail(err, BEND_ERR_INVALID, "config key 'model.output_size' is null: set the number "
                        "of labels of task '%s' (BEND's label_dims)", s->task);

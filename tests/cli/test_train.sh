@@ -68,6 +68,16 @@ want=$(awk -v a="$f2" -v b="$f5" 'BEGIN { m = (a + b) / 2; s = (a - m) * (a - m)
 grep -Eq "^$want\$" "$WORK/results.out" && pass "bend results: 2 folds, mean ± std" \
   || fail "bend results: expected /$want/ in $(cat "$WORK/results.out")"
 
+# BEND's supervised baselines train on the one-hot store; embedder=a,b sweeps as Hydra multirun.
+( cd "$WORK" && "$BEND" train data_dir="$D" task=histone_modification embedder=basset-supervised,resnet-supervised \
+    params.epochs=1 supervised_encoder.resnet-supervised.n_layers=2 supervised_encoder.resnet-supervised.hidden_size=16 \
+    >"$WORK/sweep.out" 2>&1 ) || fail "baseline sweep failed: $(tail -3 "$WORK/sweep.out")"
+for e in basset-supervised resnet-supervised; do
+  [ -s "$WORK/downstream_tasks/histone_modification/$e/best_model_metrics.csv" ] || fail "sweep: no results for $e"
+done
+grep -q "sweep run 2 of 2" "$WORK/sweep.out" && pass "embedder=basset-supervised,resnet-supervised sweeps both baselines" \
+  || fail "no sweep: $(cat "$WORK/sweep.out")"
+
 # ---- data parallel: 3 ranks equal 1 rank with the same global batch --------------------------
 P1=$WORK/np1; P3=$WORK/np3
 train task=histone_modification output_dir="$P1" params.epochs=3 data.batch_size=50 >/dev/null 2>&1
