@@ -35,7 +35,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: bend embed-seq MODEL_DIR [--fasta IN.fa|-] --out OUT.h5 [--family F] [--device D]\n"
             "                      [upsample_embeddings=true|false] [remove_special_tokens=true|false]\n"
-            "                      [layer=N] [output=embeddings] [batch_tokens=N]\n\n"
+            "                      [layer=N] [output=embeddings|logits] [batch_tokens=N]\n\n"
             "Embeds each sequence of a FASTA file (or of standard input, one per line, when --fasta is\n"
             "- or absent) with a language-model checkpoint directory, as BEND's embedders do: BEND's\n"
             "windows, special tokens removed and tokens repeated per nucleotide (where BEND upsamples).\n"
@@ -47,7 +47,9 @@ static void usage(FILE *out)
             "  upsample_embeddings=B      one row per nucleotide (default: BEND's for the family)\n"
             "  remove_special_tokens=B    drop CLS/SEP rows (default true)\n"
             "  layer=N                    hidden state N (0 = embeddings) instead of BEND's last layer\n"
-            "  output=embeddings          what to write (logits: not supported yet)\n"
+            "  output=logits              the masked-LM head's logits instead of hidden states\n"
+            "                             (transformers whose checkpoint has the head), with the same\n"
+            "                             special-token removal and upsampling\n"
             "  batch_tokens=N             most tokens per model forward call (default %d)\n",
             BEND_LM_BATCH_TOKENS);
 }
@@ -361,6 +363,7 @@ int bend_cmd_embed_seq(int argc, char **argv)
     embed_seq_args a = {.device = "auto"};
     bend_lm_embedder_options_init(&a.o);
     a.o.keep_skipped = true;
+    bool logits = false, layer_given = false;
     bend_error err;
     bend_error_clear(&err);
     bend_status st = BEND_OK;
@@ -397,14 +400,15 @@ int bend_cmd_embed_seq(int argc, char **argv)
             else if (!strcmp(key, "remove_special_tokens")) st = parse_bool(key, v, &a.o.remove_special_tokens, &err);
             else if (!strcmp(key, "layer")) {
                 if (!(st = parse_int(key, v, &x, &err))) a.o.layer = (int)x;
+                layer_given = true;
             } else if (!strcmp(key, "batch_tokens")) {
                 if (!(st = parse_int(key, v, &x, &err))) a.o.batch_tokens = x;
             } else if (!strcmp(key, "output")) {
                 if (!strcmp(v, "logits"))
-                    st = bend_fail(&err, BEND_ERR_UNSUPPORTED, "output=logits is not supported yet: the "
-                                   "language-model forward passes return hidden states only; use "
-                                   "output=embeddings");
-                else if (strcmp(v, "embeddings"))
+                    logits = true;
+                else if (!strcmp(v, "embeddings"))
+                    logits = false;
+                else
                     st = bend_fail(&err, BEND_ERR_PARSE, "output: expected embeddings or logits, got '%s'", v);
             } else {
                 st = bend_fail(&err, BEND_ERR_PARSE, "unknown setting '%s' (expected upsample_embeddings, "
@@ -427,6 +431,10 @@ int bend_cmd_embed_seq(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!st && logits && layer_given)
+        st = bend_fail(&err, BEND_ERR_PARSE, "output=logits and layer=N exclude each other: the "
+                       "logits come from the masked-language-model head on the last layer");
+    if (logits) a.o.layer = BEND_LM_LAYER_LOGITS;
     a.o.family = a.family;
     if (!st) st = run(&a, &err);
     if (st) {

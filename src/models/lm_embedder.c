@@ -54,14 +54,14 @@ static bend_status forward_group(lm_embedder *s, const int64_t *start, const int
 {
     for (size_t w = w0; w <= w1; w++) local[w - w0] = start[w] - start[w0];
     return bend_lm_forward(s->lm, (int)(w1 - w0), local, ids + start[w0], s->layer,
-                           outputs + start[w0] * s->lm->dim, err);
+                           outputs + start[w0] * bend_lm_output_width(s->lm, s->layer), err);
 }
 
 static bend_status lm_embed(void *self, size_t n, const char *const *seqs, const int64_t *lens,
                             float *out, bend_error *err)
 {
     lm_embedder *s = self;
-    const int64_t dim = s->lm->dim;
+    const int64_t dim = bend_lm_output_width(s->lm, s->layer);
     bend_window_plan *plans = calloc(n ? n : 1, sizeof *plans);
     if (!plans) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     bend_status st = BEND_OK;
@@ -165,7 +165,7 @@ bend_status bend_lm_embedder_wrap(const char *family, bend_lm *lm, bend_tokenize
     }
     s->lm = lm;
     s->tok = tok;
-    return bend_embedder_wrap(&s->ops, s, lm->dim, out, err);
+    return bend_embedder_wrap(&s->ops, s, bend_lm_output_width(lm, layer), out, err);
 }
 
 /* ---- opening a checkpoint directory ---------------------------------------------------- */
@@ -267,13 +267,17 @@ bend_status bend_lm_embedder_open_dir(const char *model_dir, const bend_lm_embed
         st = bend_tokenizer_open(model_dir, &topts, &tok, err);
     }
     if (!st) st = bend_lm_open(cfg, w, dev, &lm, err);
-    if (!st && o->layer != BEND_LM_LAYER_BEND && (o->layer < 0 || o->layer > lm->n_layers))
+    if (!st && o->layer == BEND_LM_LAYER_LOGITS && bend_lm_output_width(lm, o->layer) == 0)
+        st = bend_fail(err, BEND_ERR_UNSUPPORTED, "%s: this checkpoint has no masked-language-model "
+                       "head, so there are no logits to output", cfg->config_path);
+    if (!st && o->layer != BEND_LM_LAYER_LOGITS && bend_lm_output_width(lm, o->layer) == 0)
         st = bend_fail(err, BEND_ERR_INVALID, "layer %d: %s has hidden states 0..%d (0 = embeddings)",
                        o->layer, cfg->config_path, lm->n_layers);
-    if (!st && o->expect_dim > 0 && o->expect_dim != lm->dim)
+    if (!st && o->expect_dim > 0 && o->expect_dim != bend_lm_output_width(lm, o->layer))
         st = bend_fail(err, BEND_ERR_INVALID, "%s is %lld, but the model's hidden states have %lld "
                        "dimensions (%s)", o->dim_source ? o->dim_source : "embedding_dim",
-                       (long long)o->expect_dim, (long long)lm->dim, cfg->config_path);
+                       (long long)o->expect_dim, (long long)bend_lm_output_width(lm, o->layer),
+                       cfg->config_path);
     lm_embedder *s = NULL;
     if (!st && !(s = new_state(bend_model_family_name(cfg->family), &rules, o->layer, o->batch_tokens,
                                o->keep_skipped)))
@@ -289,7 +293,7 @@ bend_status bend_lm_embedder_open_dir(const char *model_dir, const bend_lm_embed
     s->w = w;
     s->lm = lm;
     s->tok = tok;
-    return bend_embedder_wrap(&s->ops, s, lm->dim, out, err);
+    return bend_embedder_wrap(&s->ops, s, bend_lm_output_width(lm, o->layer), out, err);
 }
 
 /* ---- the registry's opener ------------------------------------------------------------- */

@@ -63,7 +63,16 @@ expect_fail "duplicate ids" 2 "dup.fa: 2 records but 1 distinct ids" -- "$BEND" 
 expect_fail "bad stdin line" 2 "standard input line 2 \(seq_2\): character '\*'" -- \
   bash -c "printf 'ACGT\nAC*T\n' | \"$BEND\" embed-seq \"$M\" --out \"$WORK/x5.h5\" --device cpu"
 no_output "$WORK/x5.h5" "bad stdin line"
-expect_fail "output=logits" 1 "output=logits is not supported yet" -- "$BEND" embed-seq "$M" --fasta "$WORK/in.fa" --out "$WORK/x6.h5" output=logits
+# output=logits: the MLM head's rows, upsampled like the embeddings (values: unit_encoder).
+vocab=$(grep -o '"vocab_size": *[0-9]*' "$M/config.json" | grep -o '[0-9]*$')
+"$BEND" embed-seq "$M" --fasta "$WORK/in.fa" --out "$WORK/logits.h5" --device cpu output=logits 2>"$WORK/err.log" \
+  || fail "output=logits failed: $(cat "$WORK/err.log")"
+[ "$(shape "$WORK/logits.h5" long)" = "{700, $vocab}" ] && pass "output=logits: [700, vocabulary $vocab]" \
+  || fail "logits: $(h5ls "$WORK/logits.h5")"
+expect_fail "logits without a head" 1 "no masked-language-model head" -- \
+  "$BEND" embed-seq "$F/grover" --fasta "$WORK/in.fa" --out "$WORK/x6.h5" --device cpu output=logits
+expect_fail "logits and layer" 2 "output=logits and layer=N exclude each other" -- \
+  "$BEND" embed-seq "$M" --fasta "$WORK/in.fa" --out "$WORK/x6.h5" output=logits layer=1
 expect_fail "layer out of range" 2 "layer 99: .*config.json has hidden states 0..2" -- "$BEND" embed-seq "$M" --fasta "$WORK/in.fa" --out "$WORK/x7.h5" --device cpu layer=99
 expect_fail "not an LM family" 1 "family onehot is not embedded by the language-model embedder" -- "$BEND" embed-seq "$M" --family onehot --fasta "$WORK/in.fa" --out "$WORK/x8.h5" --device cpu
 expect_fail "missing --out" 2 "--out OUT.h5 is required" -- "$BEND" embed-seq "$M" --fasta "$WORK/in.fa"

@@ -21,7 +21,6 @@
 #include "checkpoint/weights.h"
 #include "models/lm.h"
 #include "models/model_config.h"
-#include "models/seqlm/awdlstm.h"
 #include "test_helpers.h"
 
 enum { MAX_SEQ = 8, MAX_LAYERS = 16 };
@@ -173,18 +172,6 @@ static bend_lm *open_lm(const char *config_dir, const char *weights_dir, const c
     return lm;
 }
 
-static bool is_awd(const bend_model_config *cfg)
-{
-    return cfg->arch == BEND_ARCH_AWD_LSTM;
-}
-
-static bend_status forward(bend_lm *lm, const bend_model_config *cfg, int nw, const int64_t *off,
-                           const int32_t *ids, int layer, float *out, bend_error *err)
-{
-    if (is_awd(cfg)) return bend_awdlstm_lm_forward_layer(lm, nw, off, ids, layer, out, err);
-    return bend_lm_forward(lm, nw, off, ids, layer, out, err);
-}
-
 /* Every layer, all sequences in one call, each sequence compared on its own. */
 static void check_parity(bend_lm *lm, const bend_model_config *cfg, const fixture *fx,
                          const char *label)
@@ -194,12 +181,9 @@ static void check_parity(bend_lm *lm, const bend_model_config *cfg, const fixtur
     for (int layer = -1; layer <= fx->n_layers; layer++) {
         int j = layer < 0 ? fx->n_layers + 1 : layer;
         int64_t W = fx->width[j];
-        if (is_awd(cfg))
-            assert_int_equal(bend_awdlstm_lm_layer_width(lm, layer), W);
-        else
-            assert_int_equal(lm->dim, W);
+        assert_int_equal(bend_lm_output_width(lm, layer), W);
         float *out = malloc((size_t)(T * W) * sizeof *out);
-        if (forward(lm, cfg, fx->n_seq, fx->offsets, fx->ids, layer, out, &err))
+        if (bend_lm_forward(lm, fx->n_seq, fx->offsets, fx->ids, layer, out, &err))
             fail_msg("%s layer %d: %s", label, layer, err.msg);
         for (int i = 0; i < fx->n_seq; i++) {
             size_t at = (size_t)(fx->offsets[i] * W);
@@ -212,7 +196,7 @@ static void check_parity(bend_lm *lm, const bend_model_config *cfg, const fixtur
         for (int i = 0; i < fx->n_seq; i++) {
             int64_t off1[2] = {0, fx->offsets[i + 1] - fx->offsets[i]};
             float *one = malloc((size_t)(off1[1] * W) * sizeof *one);
-            assert_int_equal(forward(lm, cfg, 1, off1, fx->ids + fx->offsets[i], layer, one, &err),
+            assert_int_equal(bend_lm_forward(lm, 1, off1, fx->ids + fx->offsets[i], layer, one, &err),
                              BEND_OK);
             double e = rel_err(one, fx->hs[j] + fx->offsets[i] * W, (size_t)(fx->rows[j][i] * W));
             if (!(e <= 1e-4)) fail_msg("%s layer %d sequence %d alone: %.3e", label, layer, i, e);
@@ -303,14 +287,11 @@ static void test_awdlstm(void **state)
     assert_int_equal(lm->dim, 16);
     check_parity(lm, &cfg, &fx, "awdlstm");
     check_errors(lm, &cfg, &fx, (int32_t)cfg.vocab_size);
-    /* layer 1 is hidden_size (32) wide: not through the [rows, dim] contract */
-    bend_error err = {0};
-    float *out = malloc((size_t)(fx.offsets[fx.n_seq] * 32) * sizeof *out);
-    assert_int_equal(bend_lm_forward(lm, fx.n_seq, fx.offsets, fx.ids, 1, out, &err),
-                     BEND_ERR_INVALID);
-    assert_non_null(strstr(err.msg, "bend_awdlstm_lm_forward_layer"));
-    assert_int_equal(bend_lm_forward(lm, fx.n_seq, fx.offsets, fx.ids, 2, out, &err), BEND_OK);
-    free(out);
+    /* layer 1 is hidden_size (32) wide, the embedding and the last layer input_size (16) */
+    assert_int_equal(bend_lm_output_width(lm, 1), 32);
+    assert_int_equal(bend_lm_output_width(lm, 0), 16);
+    assert_int_equal(bend_lm_output_width(lm, 2), 16);
+    assert_int_equal(bend_lm_output_width(lm, BEND_LM_LAYER_LOGITS), 0);
     bend_lm_close(lm);
     free_fixture(&fx);
     check_cuda_refused("awdlstm");

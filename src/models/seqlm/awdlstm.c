@@ -4,7 +4,6 @@
  * eval; WeightDrop makes the recurrent weight `weight_raw` (the saved `module.h2h.weight` is a
  * stale training-time copy and is not read). Layer 0 = embedding output, i = LSTM layer i output
  * (BEND's outputs_raw); -1 = the last layer. */
-#include "models/seqlm/awdlstm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,16 +44,17 @@ static void awdlstm_destroy(bend_lm *lm)
     free(m);
 }
 
-int64_t bend_awdlstm_lm_layer_width(const bend_lm *lm, int layer)
+/* Inner layers are hidden_size wide, the embedding and the last layer input_size wide. */
+static int64_t awdlstm_output_width(const bend_lm *lm, int layer)
 {
     const awdlstm_lm *m = (const awdlstm_lm *)lm;
-    if (layer <= 0 || layer > m->base.n_layers) return m->E;
+    if (layer < BEND_LM_LAYER_BEND || layer > m->base.n_layers) return 0;
+    if (layer <= 0 || layer == m->base.n_layers) return m->E;
     return m->layers[layer - 1].H;
 }
 
-bend_status bend_awdlstm_lm_forward_layer(bend_lm *lm, int n_windows, const int64_t *offsets,
-                                          const int32_t *ids, int layer, float *out,
-                                          bend_error *err)
+static bend_status awdlstm_forward(bend_lm *lm, int n_windows, const int64_t *offsets,
+                                   const int32_t *ids, int layer, float *out, bend_error *err)
 {
     awdlstm_lm *m = (awdlstm_lm *)lm;
     const bend_ops *o = m->ops;
@@ -95,21 +95,9 @@ bend_status bend_awdlstm_lm_forward_layer(bend_lm *lm, int n_windows, const int6
     return BEND_OK;
 }
 
-static bend_status awdlstm_forward(bend_lm *lm, int n_windows, const int64_t *offsets,
-                                   const int32_t *ids, int layer, float *out, bend_error *err)
-{
-    awdlstm_lm *m = (awdlstm_lm *)lm;
-    if (layer >= -1 && layer <= m->base.n_layers &&
-        bend_awdlstm_lm_layer_width(lm, layer) != m->base.dim)
-        return bend_fail(err, BEND_ERR_INVALID,
-                         "%s: layer %d is %lld wide, not the model's %lld; read it with "
-                         "bend_awdlstm_lm_forward_layer",
-                         m->what, layer, (long long)bend_awdlstm_lm_layer_width(lm, layer),
-                         (long long)m->base.dim);
-    return bend_awdlstm_lm_forward_layer(lm, n_windows, offsets, ids, layer, out, err);
-}
-
-static const bend_lm_ops awdlstm_ops = {.forward = awdlstm_forward, .destroy = awdlstm_destroy};
+static const bend_lm_ops awdlstm_ops = {.forward = awdlstm_forward,
+                                        .output_width = awdlstm_output_width,
+                                        .destroy = awdlstm_destroy};
 
 bend_status bend_awdlstm_lm_open(const bend_model_config *cfg, const bend_weights *w,
                                  const bend_device *dev, bend_lm **out, bend_error *err)

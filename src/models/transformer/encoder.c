@@ -263,22 +263,18 @@ static void enc_destroy(bend_lm *lm)
     free(o);
 }
 
-static const bend_lm_ops enc_lm_ops = {.forward = enc_forward, .destroy = enc_destroy};
-
-int64_t bend_transformer_lm_logits_width(const bend_lm *lm)
+/* Hidden states are H wide; BEND_LM_LAYER_LOGITS gives the MLM head's vocabulary (0 without a
+ * head in the checkpoint). */
+static int64_t enc_output_width(const bend_lm *lm, int layer)
 {
-    if (!lm || lm->ops != &enc_lm_ops) return 0;
-    return ((const enc_model *)lm)->head_vocab;
+    const enc_model *m = (const enc_model *)lm;
+    if (layer == BEND_LM_LAYER_LOGITS) return m->head_vocab;
+    return layer >= BEND_LM_LAYER_BEND && layer <= lm->n_layers ? m->H : 0;
 }
 
-bend_status bend_transformer_lm_logits(bend_lm *lm, int n_windows, const int64_t *offsets,
-                                       const int32_t *ids, float *out, bend_error *err)
-{
-    if (!lm || lm->ops != &enc_lm_ops)
-        return bend_fail(err, BEND_ERR_UNSUPPORTED,
-                         "MLM logits are only implemented for the transformer encoders");
-    return enc_logits((enc_model *)lm, n_windows, offsets, ids, out, err);
-}
+static const bend_lm_ops enc_lm_ops = {.forward = enc_forward,
+                                       .output_width = enc_output_width,
+                                       .destroy = enc_destroy};
 
 static bend_op_act op_act(bend_activation a)
 {

@@ -287,6 +287,7 @@ bend_status enc_forward(bend_lm *lm, int n_windows, const int64_t *offsets, cons
                         int layer, float *out, bend_error *err)
 {
     enc_model *m = (enc_model *)lm;
+    if (layer == BEND_LM_LAYER_LOGITS) return enc_logits(m, n_windows, offsets, ids, out, err);
     bend_status st = validate(m, n_windows, offsets, ids, layer, err);
     if (st) return st;
     int64_t target = layer < 0 ? m->cfg.num_layers : layer;
