@@ -213,33 +213,69 @@ static void shuffle(int64_t *order, int64_t n, uint64_t seed, int64_t epoch)
     }
 }
 
+/* One pass over a dataset: this rank's shares of the global batches (in dataset order, or a
+ * seeded permutation of it), read ahead by the loader thread. */
+typedef struct pass {
+    int64_t *order, *ids, *starts, *pad_to, n_batches;
+    bend_loader *loader;
+} pass;
+
+static bend_status pass_begin(trainer *t, const bend_dataset *d, bool shuffled, int64_t epoch,
+                              pass *p, bend_error *err)
+{
+    memset(p, 0, sizeof *p);
+    int64_t n = d->n;
+    if (!(p->order = malloc((size_t)(n ? n : 1) * sizeof *p->order)))
+        return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) p->order[i] = i;
+    if (shuffled) shuffle(p->order, n, t->seed, epoch);
+    bend_status st = shard(t, d, p->order, n, &p->ids, &p->starts, &p->pad_to, &p->n_batches, err);
+    if (!st) st = bend_loader_start(d, p->ids, p->starts, p->pad_to, p->n_batches, &t->pad, &p->loader, err);
+    return st;
+}
+
+static void pass_end(pass *p)
+{
+    bend_loader_stop(p->loader);
+    free(p->order);
+    free(p->ids);
+    free(p->starts);
+    free(p->pad_to);
+    memset(p, 0, sizeof *p);
+}
+
+/* The next batch of a pass through the net and the loss: this rank's part, then the global
+ * (sum, normaliser) on every rank in red. A rank with no samples in this batch contributes 0. */
+static bend_status pass_step(trainer *t, pass *p, bool train, const bend_batch **b, const float **y,
+                             batch_view *v, double red[2], bend_error *err)
+{
+    int64_t shape[3];
+    int ndim = 0;
+    red[0] = red[1] = 0;
+    bend_status mine = bend_loader_next(p->loader, b, err);
+    bool some = !mine && (*b)->n > 0;
+    if (some) mine = bend_net_forward(t->net, (*b)->x, (*b)->n, (*b)->L, train, y, shape, &ndim, err);
+    if (some && !mine) mine = view_batch(t, *b, shape, ndim, v, err);
+    if (some && !mine) mine = batch_loss(t, *b, *y, v, &red[0], &red[1], train, err);
+    return allreduce_status(t->w, mine, red, 2, err);
+}
+
 static bend_status train_epoch(trainer *t, int64_t epoch, double *train_loss, bend_error *err)
 {
     const bend_train_settings *s = t->s;
-    int64_t n = t->train.n, *order = malloc((size_t)(n ? n : 1) * sizeof *order);
-    if (!order) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; i < n; i++) order[i] = i;
-    if (s->shuffle) shuffle(order, n, t->seed, epoch);
-    int64_t *ids = NULL, *starts = NULL, *pad_to = NULL, nb = 0;
-    bend_loader *loader = NULL;
-    bend_status st = shard(t, &t->train, order, n, &ids, &starts, &pad_to, &nb, err);
-    if (!st) st = bend_loader_start(&t->train, ids, starts, pad_to, nb, &t->pad, &loader, err);
+    pass p;
+    bend_status st = pass_begin(t, &t->train, s->shuffle, epoch, &p, err);
     double total = 0;
-    for (int64_t k = 0; !st && k < nb; k++) {
+    for (int64_t k = 0; !st && k < p.n_batches; k++) {
         const bend_batch *b = NULL;
-        bend_status mine = bend_loader_next(loader, &b, err);
         const float *y = NULL;
-        int64_t shape[3];
-        int ndim = 0;
         batch_view v = {0};
-        double red[2] = {0, 0};
-        if (!mine && b->n > 0) mine = bend_net_forward(t->net, b->x, b->n, b->L, true, &y, shape, &ndim, err);
-        if (!mine && b->n > 0) mine = view_batch(t, b, shape, ndim, &v, err);
-        if (!mine && b->n > 0) mine = batch_loss(t, b, y, &v, &red[0], &red[1], true, err);
-        st = allreduce_status(t->w, mine, red, 2, err);
+        double red[2];
+        st = pass_step(t, &p, true, &b, &y, &v, red, err);
         if (st) break;
         /* BEND: loss = mean over the global batch / accumulation steps, then backward. */
         double scale = red[1] > 0 ? 1.0 / (red[1] * (double)s->grad_accum) : 0;
+        bend_status mine = BEND_OK;
         if (b->n > 0) {
             size_t m = (size_t)v.rows * (size_t)v.cols;
             for (size_t i = 0; i < m; i++) t->dpred[i] = (float)(t->dpred[i] * scale);
@@ -253,12 +289,8 @@ static bend_status train_epoch(trainer *t, int64_t epoch, double *train_loss, be
             bend_net_zero_grad(t->net);
         }
     }
-    bend_loader_stop(loader);
-    free(ids);
-    free(starts);
-    free(pad_to);
-    free(order);
-    *train_loss = nb ? total / (double)nb : NAN;
+    *train_loss = p.n_batches ? total / (double)p.n_batches : NAN;
+    pass_end(&p);
     return st;
 }
 
@@ -469,34 +501,24 @@ static bend_status compute_metric(const trainer *t, const bend_dataset *d, evalu
 static bend_status evaluate(trainer *t, const bend_dataset *d, evaluation *e, bend_error *err)
 {
     memset(e, 0, sizeof *e);
-    int64_t n = d->n, *order = malloc((size_t)(n ? n : 1) * sizeof *order);
-    if (!order) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; i < n; i++) order[i] = i;
-    int64_t *ids = NULL, *starts = NULL, *pad_to = NULL, nb = 0;
-    bend_loader *loader = NULL;
-    bend_status st = shard(t, d, order, n, &ids, &starts, &pad_to, &nb, err);
-    if (!st) st = bend_loader_start(d, ids, starts, pad_to, nb, &t->pad, &loader, err);
+    pass p;
+    bend_status st = pass_begin(t, d, false, 0, &p, err);
     int64_t *yt = NULL;
     double *yp = NULL;
     size_t nv = 0, cap[2] = {0, 0};
     double total = 0;
-    for (int64_t k = 0; !st && k < nb; k++) {
+    for (int64_t k = 0; !st && k < p.n_batches; k++) {
         const bend_batch *b = NULL;
-        bend_status mine = bend_loader_next(loader, &b, err);
         const float *y = NULL;
-        int64_t shape[3];
-        int ndim = 0;
         batch_view v = {0};
-        double red[2] = {0, 0};
-        if (!mine && b->n > 0) mine = bend_net_forward(t->net, b->x, b->n, b->L, false, &y, shape, &ndim, err);
-        if (!mine && b->n > 0) mine = view_batch(t, b, shape, ndim, &v, err);
-        if (!mine && b->n > 0) mine = batch_loss(t, b, y, &v, &red[0], &red[1], false, err);
-        if (!mine && b->n > 0) mine = collect(t, b, y, &v, &yt, &yp, &nv, cap, err);
-        st = allreduce_status(t->w, mine, red, 2, err);
+        double red[2];
+        st = pass_step(t, &p, false, &b, &y, &v, red, err);
+        bend_status mine = !st && b->n > 0 ? collect(t, b, y, &v, &yt, &yp, &nv, cap, err) : BEND_OK;
+        if (!st) st = allreduce_status(t->w, mine, NULL, 0, err);
         total += red[1] > 0 ? red[0] / red[1] : 0;
     }
-    bend_loader_stop(loader);
-    if (!st) st = gather(t, d, ids, starts[nb], yt, yp, nv, e, err);
+    int64_t nb = p.n_batches;
+    if (!st) st = gather(t, d, p.ids, p.starts[nb], yt, yp, nv, e, err);
     if (!st && t->w->rank == 0) st = compute_metric(t, d, e, err);
     e->loss = nb ? total / (double)nb : NAN;
     double main_metric[1] = {t->w->rank == 0 && e->metric ? e->metric[0] : 0};
@@ -507,10 +529,7 @@ static bend_status evaluate(trainer *t, const bend_dataset *d, evaluation *e, be
     }
     free(yt);
     free(yp);
-    free(ids);
-    free(starts);
-    free(pad_to);
-    free(order);
+    pass_end(&p);
     if (all) evaluation_free(e);
     return all;
 }
