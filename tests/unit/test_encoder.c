@@ -23,19 +23,14 @@
 #include "models/lm_families.h"
 #include "models/model_config.h"
 #include "models/transformer/encoder.h"
+#include "test_helpers.h"
 
 static char models_[4096];
 
 static int setup(void **state)
 {
     (void)state;
-    const char *f = getenv("BEND_TEST_FIXTURES");
-    if (!f || !*f) {
-        fprintf(stderr, "BEND_TEST_FIXTURES is not set\n");
-        return -1;
-    }
-    snprintf(models_, sizeof models_, "%s/models", f);
-    return 0;
+    return test_fixture_path("models", models_, sizeof models_);
 }
 
 /* Reads dataset `name` as float or int32 (by mem type); returns its element count, -1 if absent. */

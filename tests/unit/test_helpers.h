@@ -37,4 +37,17 @@ static inline const char *test_write_file(const char *dir, const char *name, con
     return path;
 }
 
+/* $BEND_TEST_FIXTURES/sub into out (sub may be "" for the directory itself); -1 with a message
+ * when the variable is not set (ctest sets it), for use as a cmocka group setup's result. */
+static inline int test_fixture_path(const char *sub, char *out, size_t len)
+{
+    const char *f = getenv("BEND_TEST_FIXTURES");
+    if (!f || !*f) {
+        fprintf(stderr, "BEND_TEST_FIXTURES is not set\n");
+        return -1;
+    }
+    snprintf(out, len, "%s%s%s", f, *sub ? "/" : "", sub);
+    return 0;
+}
+
 #endif

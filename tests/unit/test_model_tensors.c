@@ -36,12 +36,7 @@ static const struct {
 static int setup(void **state)
 {
     (void)state;
-    const char *f = getenv("BEND_TEST_FIXTURES");
-    if (!f || !*f) {
-        fprintf(stderr, "BEND_TEST_FIXTURES is not set\n");
-        return -1;
-    }
-    snprintf(models_, sizeof models_, "%s/models", f);
+    if (test_fixture_path("models", models_, sizeof models_)) return -1;
     scratch = test_scratch_dir("model_tensors");
     return 0;
 }

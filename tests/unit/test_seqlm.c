@@ -42,14 +42,8 @@ static char models_[4096], extra_[4096];
 static int setup(void **state)
 {
     (void)state;
-    const char *f = getenv("BEND_TEST_FIXTURES");
-    if (!f || !*f) {
-        fprintf(stderr, "BEND_TEST_FIXTURES is not set\n");
-        return -1;
-    }
-    snprintf(models_, sizeof models_, "%s/models", f);
-    snprintf(extra_, sizeof extra_, "%s/seqlm", f);
-    return 0;
+    return test_fixture_path("models", models_, sizeof models_) ||
+           test_fixture_path("seqlm", extra_, sizeof extra_) ? -1 : 0;
 }
 
 /* tests/fixtures/models/<family> */

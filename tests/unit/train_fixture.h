@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "checkpoint/weights.h"
+#include "test_helpers.h"
 #include "train/net.h"
 
 static bend_weights *fx;
@@ -17,13 +18,8 @@ static bend_weights *fx;
 static int fixture_open(void **state)
 {
     (void)state;
-    const char *f = getenv("BEND_TEST_FIXTURES");
-    if (!f || !*f) {
-        fprintf(stderr, "BEND_TEST_FIXTURES is not set\n");
-        return -1;
-    }
     char path[4096];
-    snprintf(path, sizeof path, "%s/train/train.safetensors", f);
+    if (test_fixture_path("train/train.safetensors", path, sizeof path)) return -1;
     bend_error err;
     if (bend_weights_open(path, &fx, &err)) {
         fprintf(stderr, "%s\n", err.msg);
