@@ -11,6 +11,7 @@
 #include "models/model_tensors.h"
 #include "models/transformer/encoder.h"
 #include "models/transformer/encoder_internal.h"
+#include "ops/ops_cuda.h"
 
 typedef struct loader {
     enc_model *m;
@@ -259,6 +260,7 @@ static void enc_destroy(bend_lm *lm)
     enc_free_scratch(&o->model);
     for (size_t i = 0; i < o->n_bufs; i++) bend_ops_free(o->model.ops, o->bufs[i]);
     free(o->bufs);
+    bend_ops_cuda_destroy(o->model.own_ops); /* after every buffer of it is freed */
     free(o->model.layers);
     free(o);
 }
@@ -275,6 +277,20 @@ static int64_t enc_output_width(const bend_lm *lm, int layer)
 static const bend_lm_ops enc_lm_ops = {.forward = enc_forward,
                                        .output_width = enc_output_width,
                                        .destroy = enc_destroy};
+
+bend_status bend_transformer_lm_set_bf16(bend_lm *lm, bool bf16, bend_error *err)
+{
+    if (!lm || lm->ops != &enc_lm_ops)
+        return bend_fail(err, BEND_ERR_INVALID, "bf16 projections: not a transformer encoder");
+    enc_model *m = (enc_model *)lm;
+    if (!m->own_ops) {
+        if (!bf16) return BEND_OK;
+        return bend_fail(err, BEND_ERR_UNSUPPORTED,
+                         "%s: bf16 projections are only implemented on a GPU (device=cuda)",
+                         m->cfg.config_path);
+    }
+    return bend_ops_cuda_set_precision(m->own_ops, bf16 ? BEND_CUDA_BF16 : BEND_CUDA_FP32, err);
+}
 
 static bend_op_act op_act(bend_activation a)
 {
@@ -341,16 +357,19 @@ bend_status bend_transformer_lm_open(const bend_model_config *cfg, const bend_we
                                      const bend_device *dev, bend_lm **out, bend_error *err)
 {
     *out = NULL;
-    if (dev && dev->kind == BEND_DEVICE_CUDA)
-        return bend_fail(err, BEND_ERR_UNSUPPORTED, "%s: CUDA encoder not built yet (use device=cpu)",
-                         cfg->config_path);
     const char *prefix = "";
     TRY(bend_model_check_weights(cfg, w, &prefix, err));
     enc_owned *o = calloc(1, sizeof *o);
     if (!o) return bend_fail(err, BEND_ERR_NOMEM, "out of memory opening the transformer encoder");
     enc_model *m = &o->model;
     m->ops = bend_ops_cpu();
-    bend_status st = setup(m, cfg, err);
+    bend_status st = BEND_OK;
+    if (dev && dev->kind == BEND_DEVICE_CUDA) {
+        /* the weights live on the GPU from here on: every load below uploads once */
+        st = bend_ops_cuda_create(dev, &m->own_ops, err);
+        if (!st) m->ops = m->own_ops;
+    }
+    if (!st) st = setup(m, cfg, err);
     if (!st) {
         m->layers = calloc((size_t)cfg->num_layers, sizeof *m->layers);
         if (!m->layers) st = bend_fail(err, BEND_ERR_NOMEM, "out of memory opening the encoder");
@@ -379,6 +398,7 @@ bend_status bend_transformer_lm_open(const bend_model_config *cfg, const bend_we
     }
     if (st) {
         if (!m->base.ops) { /* setup failed before the vtable was set */
+            bend_ops_cuda_destroy(m->own_ops);
             free(m->layers);
             free(o->bufs);
             free(o);

@@ -15,4 +15,9 @@
 
 #include "models/lm.h"
 
+/* On a GPU, bf16 = true runs every projection (QKV, output, FFN, MLM head) with bf16 inputs and
+ * fp32 accumulation (ops/ops_cuda.h); attention, norms and activations stay fp32. Default false.
+ * BEND_ERR_UNSUPPORTED for bf16 on the CPU; BEND_ERR_INVALID when lm is not a transformer. */
+bend_status bend_transformer_lm_set_bf16(bend_lm *lm, bool bf16, bend_error *err);
+
 #endif

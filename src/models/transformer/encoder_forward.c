@@ -22,11 +22,15 @@ void enc_free_scratch(enc_model *m)
     bend_ops_free(o, m->attn_ws);
     bend_ops_free(o, m->idx);
     bend_ops_free(o, m->pos_idx);
+    bend_ops_free(o, m->logits);
+    free(m->pos_host);
     free(m->offs);
     free(m->sparse);
     m->x = m->qkv = m->ctx = m->tmp = m->ffn = m->ffn2 = NULL;
     m->attn_ws = NULL;
     m->idx = m->pos_idx = NULL;
+    m->pos_host = NULL;
+    m->logits = NULL;
     m->offs = NULL;
     m->sparse = NULL;
     m->cap_tokens = m->cap_windows = 0;
@@ -41,7 +45,8 @@ static bend_status alloc_f(enc_model *m, int64_t n, float **p, bend_error *err)
     return st;
 }
 
-/* Host-side index staging shares the backend buffers on the CPU; a GPU backend will upload. */
+/* Position indices are built in host memory (pos_host) and uploaded to pos_idx; on a GPU the
+ * logits also need a device buffer of the group's rows before their download. */
 static bend_status ensure_scratch(enc_model *m, int64_t tokens, int64_t windows, size_t attn,
                                   bend_error *err)
 {
@@ -59,10 +64,13 @@ static bend_status ensure_scratch(enc_model *m, int64_t tokens, int64_t windows,
         if (!st && m->glu) st = alloc_f(m, t * m->inter, &m->ffn2, err);
         if (!st) st = alloc_f(m, t, (float **)&m->idx, err);
         if (!st) st = alloc_f(m, t, (float **)&m->pos_idx, err);
+        if (!st && m->ops->kind != BEND_DEVICE_CPU && m->head_vocab)
+            st = alloc_f(m, t * m->head_vocab, &m->logits, err);
         if (!st) {
             m->offs = malloc((size_t)(w + 1) * sizeof *m->offs);
             m->sparse = malloc((size_t)(w > 0 ? w : 1));
-            if (!m->offs || !m->sparse)
+            m->pos_host = malloc((size_t)(t > 0 ? t : 1) * sizeof *m->pos_host);
+            if (!m->offs || !m->sparse || !m->pos_host)
                 st = bend_fail(err, BEND_ERR_NOMEM, "out of memory for encoder scratch");
         }
         if (st) {
@@ -127,7 +135,7 @@ static void embed(enc_model *m, int nw, const int64_t *offs, const int32_t *ids,
     const bend_model_config *c = &m->cfg;
     int64_t H = m->H;
     bool esm = c->arch == BEND_ARCH_ESM;
-    int32_t *idx = m->idx, *pos = m->pos_idx; /* host == backend on the CPU */
+    int32_t *idx = m->idx, *pos = m->pos_host;
     bend_ops_upload(o, idx, ids, (size_t)T * sizeof *idx);
     bend_op_gather_rows(o, T, H, idx, m->word, 0.0f, m->x);
     if (c->arch == BEND_ARCH_BIGBIRD && c->bigbird.rescale_embeddings)
@@ -149,7 +157,8 @@ static void embed(enc_model *m, int nw, const int64_t *offs, const int32_t *ids,
     }
     if (m->type0) {
         memset(pos, 0, (size_t)T * sizeof *pos);
-        bend_op_gather_rows(o, T, H, pos, m->type0, 1.0f, m->x);
+        bend_ops_upload(o, m->pos_idx, pos, (size_t)T * sizeof *pos);
+        bend_op_gather_rows(o, T, H, m->pos_idx, m->type0, 1.0f, m->x);
     }
     if (m->pos) {
         for (int w = 0; w < nw; w++) {
@@ -165,7 +174,8 @@ static void embed(enc_model *m, int nw, const int64_t *offs, const int32_t *ids,
                 }
             }
         }
-        bend_op_gather_rows(o, T, H, pos, m->pos, 1.0f, m->x);
+        bend_ops_upload(o, m->pos_idx, pos, (size_t)T * sizeof *pos);
+        bend_op_gather_rows(o, T, H, m->pos_idx, m->pos, 1.0f, m->x);
     }
     if (m->emb_ln_w)
         bend_op_layernorm(o, T, H, m->x, m->emb_ln_w, m->emb_ln_b, (float)c->layer_norm_eps, m->x);
@@ -295,8 +305,8 @@ bend_status enc_forward(bend_lm *lm, int n_windows, const int64_t *offsets, cons
 }
 
 /* The MLM head on the group's last hidden states: dense, activation, LayerNorm, decoder + bias.
- * The logits go straight into the caller's rows: host memory == backend memory on the CPU, the
- * only backend the encoder opens on (a GPU one would stage them through a bounded buffer). */
+ * On the CPU the logits go straight into the caller's rows (host memory == backend memory); on a
+ * GPU into m->logits (the group's rows), then down. */
 static void emit_logits(enc_model *m, int64_t base, int64_t T, void *ctx)
 {
     const bend_ops *o = m->ops;
@@ -305,7 +315,10 @@ static void emit_logits(enc_model *m, int64_t base, int64_t T, void *ctx)
     bend_op_linear(o, T, H, H, m->x, H, m->head_dense_w, m->head_dense_b, 0.0f, m->tmp, H);
     bend_op_activation(o, m->head_act, T * H, m->tmp);
     bend_op_layernorm(o, T, H, m->tmp, m->head_ln_w, m->head_ln_b, m->head_eps, m->tmp);
-    bend_op_linear(o, T, H, V, m->tmp, H, m->decoder_w, m->decoder_b, 0.0f, out + base * V, V);
+    float *dst = o->kind == BEND_DEVICE_CPU ? out + base * V : m->logits;
+    bend_op_linear(o, T, H, V, m->tmp, H, m->decoder_w, m->decoder_b, 0.0f, dst, V);
+    if (dst != out + base * V)
+        bend_ops_download(o, out + base * V, dst, (size_t)(T * V) * sizeof(float));
 }
 
 bend_status enc_logits(enc_model *m, int n_windows, const int64_t *offsets, const int32_t *ids,

@@ -24,6 +24,7 @@ typedef struct enc_layer {
 typedef struct enc_model {
     bend_lm base;
     const bend_ops *ops;
+    bend_ops *own_ops;                  /* the CUDA backend this model created, or NULL (CPU) */
     bend_model_config cfg;
     int64_t H, A, nh, hd, inter, ffn_w; /* ffn_w: width of the first FFN projection */
     bool pre_ln, glu;
@@ -47,6 +48,9 @@ typedef struct enc_model {
     float *x, *qkv, *ctx, *tmp, *ffn, *ffn2;
     void *attn_ws;
     int32_t *idx, *pos_idx;
+    int32_t *pos_host;                  /* host staging of pos_idx (uploaded; a GPU cannot be
+                                           written from the host) */
+    float *logits;                      /* CUDA only: a group's logits before their download */
     int64_t *offs;
     uint8_t *sparse;
 } enc_model;

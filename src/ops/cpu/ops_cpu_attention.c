@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "ops/ops_cuda_entry.h"
 
 /* Query rows per score block: large enough that the two GEMMs keep BLAS threads busy, small
  * enough that QB x L scores stay in cache-friendly sizes (L <= 4096: 4 MiB). */
@@ -21,6 +22,7 @@ static int64_t max_window(const bend_attention_args *a)
 
 size_t bend_op_attention_workspace(const bend_ops *o, const bend_attention_args *a)
 {
+    BEND_OPS_DISPATCH_RET(o, bend_cuda_op_attention_workspace(o, a));
     (void)o;
     int64_t rows = QB, cols = max_window(a);
     if (a->block_sparse && a->sparse_block_size > 0) {
@@ -188,6 +190,7 @@ static void sparse_window(const bend_ops *o, const bend_attention_args *a, int64
 
 void bend_op_attention(const bend_ops *o, const bend_attention_args *a, void *workspace)
 {
+    BEND_OPS_DISPATCH(o, bend_cuda_op_attention(o, a, workspace));
     float *s = workspace;
     for (int w = 0; w < a->n_windows; w++) {
         int64_t start = a->offsets[w], L = a->offsets[w + 1] - start;

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "ops/ops_cuda_entry.h"
 
 void bend_op_layernorm(const bend_ops *o, int64_t rows, int64_t n, const float *x,
                        const float *gamma, const float *beta, float eps, float *y)
 {
+    BEND_OPS_DISPATCH(o, bend_cuda_op_layernorm(o, rows, n, x, gamma, beta, eps, y));
     (void)o;
     for (int64_t t = 0; t < rows; t++) {
         const float *xr = x + t * n;
@@ -51,6 +53,7 @@ static inline float act_one(bend_op_act act, float x)
 
 void bend_op_activation(const bend_ops *o, bend_op_act act, int64_t n, float *x)
 {
+    BEND_OPS_DISPATCH(o, bend_cuda_op_activation(o, act, n, x));
     (void)o;
     if (act == BEND_OP_ACT_IDENTITY) return;
     for (int64_t i = 0; i < n; i++) x[i] = act_one(act, x[i]);
@@ -59,6 +62,7 @@ void bend_op_activation(const bend_ops *o, bend_op_act act, int64_t n, float *x)
 void bend_op_glu(const bend_ops *o, bend_op_act act, int64_t rows, int64_t inner,
                  const float *in, float *out)
 {
+    BEND_OPS_DISPATCH(o, bend_cuda_op_glu(o, act, rows, inner, in, out));
     (void)o;
     for (int64_t t = 0; t < rows; t++) {
         const float *a = in + t * 2 * inner, *b = a + inner;
@@ -69,12 +73,14 @@ void bend_op_glu(const bend_ops *o, bend_op_act act, int64_t rows, int64_t inner
 
 void bend_op_add(const bend_ops *o, int64_t n, const float *x, float *y)
 {
+    BEND_OPS_DISPATCH(o, bend_cuda_op_add(o, n, x, y));
     (void)o;
     for (int64_t i = 0; i < n; i++) y[i] += x[i];
 }
 
 void bend_op_scale(const bend_ops *o, int64_t n, float s, float *x)
 {
+    BEND_OPS_DISPATCH(o, bend_cuda_op_scale(o, n, s, x));
     (void)o;
     for (int64_t i = 0; i < n; i++) x[i] *= s;
 }
@@ -82,6 +88,7 @@ void bend_op_scale(const bend_ops *o, int64_t n, float s, float *x)
 void bend_op_gather_rows(const bend_ops *o, int64_t rows, int64_t n, const int32_t *idx,
                          const float *table, float beta, float *out)
 {
+    BEND_OPS_DISPATCH(o, bend_cuda_op_gather_rows(o, rows, n, idx, table, beta, out));
     (void)o;
     for (int64_t t = 0; t < rows; t++) {
         const float *src = table + (int64_t)idx[t] * n;
@@ -96,6 +103,7 @@ void bend_op_gather_rows(const bend_ops *o, int64_t rows, int64_t n, const int32
 void bend_op_rotary(const bend_ops *o, int n_windows, const int64_t *offsets, int64_t n_heads,
                     int64_t head_dim, double base, float *x, int64_t ld)
 {
+    BEND_OPS_DISPATCH(o, bend_cuda_op_rotary(o, n_windows, offsets, n_heads, head_dim, base, x, ld));
     (void)o;
     int64_t half = head_dim / 2;
     float inv_freq[512];
