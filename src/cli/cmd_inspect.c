@@ -13,8 +13,8 @@
  *
  * Then the weights are checked against what the family's forward pass needs (models/
  * model_tensors.h): the text form ends with a `check:` line, the JSON gets "check": {"ok",
- * "message"}; a failed check makes inspect exit 2 (families the check does not cover yet, gpn and
- * caduceus, get ok false and "not checked: ..." but do not fail). */
+ * "message"}; a failed check makes inspect exit 2 (architectures the check does not cover, such
+ * as GPN's RoFormer, get ok false and "not checked: ..." but do not fail). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -290,7 +290,7 @@ int bend_cmd_inspect(int argc, char **argv)
         printf("check: %s\n", check_msg);
         rc = 0;
     }
-    if (!rc && cst && cst != BEND_ERR_UNSUPPORTED) { /* gpn, caduceus: not covered, not fatal */
+    if (!rc && cst && cst != BEND_ERR_UNSUPPORTED) { /* not covered (GPN RoFormer): not fatal */
         bend_report_error(&cerr);
         rc = bend_status_exit_code(cst);
     }

@@ -1,7 +1,8 @@
 /* The tensors each family's forward pass reads, and the check of a checkpoint against them.
  * Parameter names and shapes follow the reference checkpoints in tests/fixtures/models (written by
- * PyTorch from the real model classes) and the specs (transformer-models.md §1-7, 9.5;
- * pipeline-and-nontransformer-models.md §1.2, §2.4, §3.6). */
+ * PyTorch from the real model classes), tests/fixtures/model_tensors (GPN's legacy ConvNet,
+ * Caduceus ph / ps, BEND's bidirectional AWD-LSTM) and the specs (transformer-models.md §1-7,
+ * 9.5; pipeline-and-nontransformer-models.md §1.2, §2.4, §3.6, §4.6). */
 #include "models/model_tensors.h"
 
 #include <stdarg.h>
@@ -173,28 +174,84 @@ static void hyena_tensors(const bend_model_config *c, expect_list *l)
     layer_norm(l, "", "ln_f", d);
 }
 
-/* BEND's AWDLSTMModel (unidirectional): embedding, then per layer i2h / h2h with the recurrent
- * weight in weight_raw under WeightDrop. */
-static void awdlstm_tensors(const bend_model_config *c, expect_list *l)
+/* BEND's AWDLSTMModel: embedding, then per layer i2h / h2h with the recurrent weight in
+ * weight_raw under WeightDrop. Bidirectional (BEND's "type 1"): a second, separate stack of the
+ * same layers, `lstm_rev`, runs on the reversed sequence. */
+static void awdlstm_stack(const bend_awdlstm_config *a, const char *stack, expect_list *l)
 {
-    const bend_awdlstm_config *a = &c->awdlstm;
     int64_t emb = a->input_size;
-    ADD2(l, c->embedding_rows, emb, "embedding.weight");
     for (int64_t i = 0; i < a->num_layers; i++) {
         int64_t in = i == 0 ? emb : a->hidden_size;
         int64_t out = i == a->num_layers - 1 ? emb : a->hidden_size;
         char p[96];
         if (a->weight_drop) {
-            ADD2(l, 4 * out, out, "encoder.lstm.%lld.weight_raw", (long long)i);
-            snprintf(p, sizeof p, "encoder.lstm.%lld.module.", (long long)i);
+            ADD2(l, 4 * out, out, "encoder.%s.%lld.weight_raw", stack, (long long)i);
+            snprintf(p, sizeof p, "encoder.%s.%lld.module.", stack, (long long)i);
             linear(l, p, "i2h", 4 * out, in, true);
             ADD1(l, 4 * out, "%sh2h.bias", p);
         } else {
-            snprintf(p, sizeof p, "encoder.lstm.%lld.", (long long)i);
+            snprintf(p, sizeof p, "encoder.%s.%lld.", stack, (long long)i);
             linear(l, p, "i2h", 4 * out, in, true);
             linear(l, p, "h2h", 4 * out, out, true);
         }
     }
+}
+
+static void awdlstm_tensors(const bend_model_config *c, expect_list *l)
+{
+    const bend_awdlstm_config *a = &c->awdlstm;
+    ADD2(l, c->embedding_rows, a->input_size, "embedding.weight");
+    awdlstm_stack(a, "lstm", l);
+    if (a->bidirectional) awdlstm_stack(a, "lstm_rev", l);
+}
+
+/* One mamba_ssm 1.2.0.post1 Mamba: E = expand * d_model inner channels, R = dt_rank, N = d_state.
+ * With the_projections false (mamba_rev tied to mamba_fwd) in_proj / out_proj are not its own. */
+static void mamba_tensors(const bend_caduceus_config *d, const char *p, bool the_projections,
+                          expect_list *l)
+{
+    int64_t e = d->expand * d->d_model;
+    if (the_projections) linear(l, p, "in_proj", 2 * e, d->d_model, d->bias);
+    ADD3(l, e, 1, d->d_conv, "%sconv1d.weight", p);
+    if (d->conv_bias) ADD1(l, e, "%sconv1d.bias", p);
+    ADD2(l, d->dt_rank + 2 * d->d_state, e, "%sx_proj.weight", p);
+    linear(l, p, "dt_proj", e, d->dt_rank, true);
+    ADD2(l, e, d->d_state, "%sA_log", p);
+    ADD1(l, e, "%sD", p);
+    if (the_projections) linear(l, p, "out_proj", d->d_model, e, d->bias);
+}
+
+/* RMSNorm (mamba_ssm's: weight only) or nn.LayerNorm; RCPS without fused add+norm wraps it. */
+static void caduceus_norm(const bend_model_config *c, const char *p, expect_list *l)
+{
+    const bend_caduceus_config *d = &c->caduceus;
+    const char *wrap = d->rcps && !d->fused_add_norm ? "submodule." : "";
+    ADD1(l, d->d_model, "%s%sweight", p, wrap);
+    if (c->norm_kind == BEND_NORM_LAYERNORM) ADD1(l, d->d_model, "%s%sbias", p, wrap);
+}
+
+/* Caduceus's CaduceusMixerModel (kuleshov-group/caduceus modeling_caduceus.py / modeling_rcps.py;
+ * spec pipeline-and-nontransformer-models.md 4.4-4.6). Every parameter is per strand (d_model);
+ * RCPS adds the `embedding.` and `submodule.` segments. Tied mamba_rev projections are read
+ * from mamba_fwd, which is where save_pretrained keeps them. */
+static void caduceus_tensors(const bend_model_config *c, expect_list *l)
+{
+    const bend_caduceus_config *d = &c->caduceus;
+    ADD2(l, c->embedding_rows, d->d_model, "embeddings.word_embeddings.%sweight",
+         d->rcps ? "embedding." : "");
+    for (int64_t i = 0; i < c->num_layers; i++) {
+        char p[96], m[160];
+        snprintf(p, sizeof p, "layers.%lld.", (long long)i);
+        snprintf(m, sizeof m, "%smixer.%smamba_fwd.", p, d->rcps ? "submodule." : "");
+        mamba_tensors(d, m, true, l);
+        if (d->bidirectional) {
+            snprintf(m, sizeof m, "%smixer.%smamba_rev.", p, d->rcps ? "submodule." : "");
+            mamba_tensors(d, m, !d->bidirectional_weight_tie, l);
+        }
+        strncat(p, "norm.", sizeof p - strlen(p) - 1);
+        caduceus_norm(c, p, l);
+    }
+    caduceus_norm(c, "norm_f.", l);
 }
 
 /* BEND's ConvNetModel (ResNet-LM): one-hot input, so no embedding table. */
@@ -217,6 +274,8 @@ static const char *const esm_prefixes[] = {"esm.", "", NULL};
 static const char *const hyena_prefixes[] = {"model.backbone.", "backbone.", "", NULL};
 static const char *const awd_prefixes[] = {"encoder.", "", NULL};
 static const char *const convnet_prefixes[] = {"model.", "", NULL};
+/* CaduceusForMaskedLM, the Caduceus base model, the mixer model itself */
+static const char *const caduceus_prefixes[] = {"caduceus.backbone.", "backbone.", "", NULL};
 static const char *const no_prefixes[] = {"", NULL};
 
 const char *const *bend_model_tensor_prefixes(const bend_model_config *cfg)
@@ -229,6 +288,7 @@ const char *const *bend_model_tensor_prefixes(const bend_model_config *cfg)
     case BEND_ARCH_HYENA: return hyena_prefixes;
     case BEND_ARCH_AWD_LSTM: return awd_prefixes;
     case BEND_ARCH_CONVNET: return convnet_prefixes;
+    case BEND_ARCH_MAMBA: return caduceus_prefixes;
     default: return no_prefixes;
     }
 }
@@ -261,15 +321,23 @@ bend_status bend_model_expected_tensors(const bend_model_config *cfg, bend_tenso
         break;
     case BEND_FAMILY_AWDLSTM:
         if (cfg->arch != BEND_ARCH_AWD_LSTM) break;
-        if (cfg->awdlstm.bidirectional)
+        /* BEND's AWDLSTM assigns its bidirectional stacks only inside `if weight_dropout_prob:`,
+         * so such a model has no LSTM layers at all: no checkpoint of it can be run */
+        if (cfg->awdlstm.bidirectional && !cfg->awdlstm.weight_drop)
             return bend_fail(err, BEND_ERR_UNSUPPORTED,
-                             "%s: checking a bidirectional AWD-LSTM checkpoint is not supported",
+                             "%s: a bidirectional AWD-LSTM with weight_dropout_prob 0 has no LSTM "
+                             "layers in BEND's AWDLSTM (it builds them only under weight drop)",
                              cfg->config_path[0] ? cfg->config_path : fam);
         awdlstm_tensors(cfg, &l);
         break;
     case BEND_FAMILY_RESNETLM:
+    case BEND_FAMILY_GPN: /* GPN's legacy ConvNet: BEND's ConvNet was copied from it */
         if (cfg->arch != BEND_ARCH_CONVNET) break;
         convnet_tensors(cfg, &l);
+        break;
+    case BEND_FAMILY_CADUCEUS:
+        if (cfg->arch != BEND_ARCH_MAMBA) break;
+        caduceus_tensors(cfg, &l);
         break;
     default: break;
     }

@@ -10,9 +10,11 @@
  *     checkpoint_mixer the mixer / MLP keys read `.mixer.layer.` / `.mlp.layer.`;
  *   awdlstm: "encoder." (AWDLSTMForLM / AWDLSTMModelForInference) or ""; recurrent weights are
  *     `weight_raw` when weight_dropout_prob > 0 (the stale `module.h2h.weight` is not read);
- *   resnetlm: "model." (ConvNetForMaskedLM) or "".
+ *   resnetlm, gpn (GPN's legacy ConvNet): "model." (ConvNetForMaskedLM) or "";
+ *   caduceus: "caduceus.backbone." (CaduceusForMaskedLM), "backbone." or "".
  * Extra tensors (pooler, contact head, position_ids, rotary inv_freq, MLM / LM heads, the stale
- * AWD-LSTM h2h copy, ...) are ignored. gpn and caduceus are not covered (BEND_ERR_UNSUPPORTED). */
+ * AWD-LSTM h2h copy, Caduceus's complement_map buffers, ...) are ignored. GPN's RoFormer
+ * checkpoints are not covered (BEND_ERR_UNSUPPORTED). */
 #ifndef BEND_MODELS_MODEL_TENSORS_H
 #define BEND_MODELS_MODEL_TENSORS_H
 

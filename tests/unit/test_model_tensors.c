@@ -2,7 +2,8 @@
  * checked against what PyTorch wrote: for every reference checkpoint in tests/fixtures/models the
  * check passes, detects the right key prefix, and the expected list equals the tensors.json
  * entries under that prefix minus the documented extras (pooler, contact head, position_ids,
- * inv_freq, LM / MLM heads, AWD-LSTM's stale h2h copy). Then broken checkpoints written here (a
+ * inv_freq, LM / MLM heads, AWD-LSTM's stale h2h copy, Caduceus's complement_map buffers); the
+ * same for tests/fixtures/model_tensors (GPN, Caduceus, bidirectional AWD-LSTM). Then broken checkpoints written here (a
  * tensor removed, a shape changed, an integer dtype, a config that disagrees with the weights)
  * fail with BEND_ERR_INVALID naming the tensor, the file and both shapes. */
 #include <stdarg.h>
@@ -33,10 +34,25 @@ static const struct {
     {"hyenadna", "model.backbone."}, {"nt_v1", "esm."}, {"resnetlm", "model."},
 };
 
+/* tests/fixtures/model_tensors (tools/reference/make_model_tensor_fixtures.py): state dicts of
+ * GPN's legacy ConvNet, Caduceus (ph, ps = RCPS, untied mamba_rev projections) and BEND's
+ * bidirectional AWD-LSTM at tiny sizes */
+static const struct {
+    const char *dir, *prefix;
+} more_fixtures[] = {
+    {"gpn", "model."},
+    {"caduceus_ph", "caduceus.backbone."},
+    {"caduceus_ps", "caduceus.backbone."},
+    {"caduceus_untied", "caduceus.backbone."},
+    {"awdlstm_bi", "encoder."},
+};
+static char more_[4096];
+
 static int setup(void **state)
 {
     (void)state;
     if (test_fixture_path("models", models_, sizeof models_)) return -1;
+    if (test_fixture_path("model_tensors", more_, sizeof more_)) return -1;
     scratch = test_scratch_dir("model_tensors");
     return 0;
 }
@@ -95,15 +111,30 @@ static bool ignorable(const char *name, const char *prefix)
                starts(name, "model.lm_head.");
     const char *rel = name + strlen(prefix);
     return starts(rel, "pooler.") || starts(rel, "contact_head.") || ends(rel, "position_ids") ||
-           ends(rel, "inv_freq") || ends(rel, ".module.h2h.weight");
+           ends(rel, "inv_freq") || ends(rel, ".module.h2h.weight") || ends(rel, "complement_map");
 }
+
+static void check_fixture(const char *base, const char *fixture, const char *want_prefix);
 
 static void test_fixtures_match_pytorch(void **state)
 {
     (void)state;
-    for (size_t f = 0; f < sizeof fixtures / sizeof *fixtures; f++) {
+    for (size_t f = 0; f < sizeof fixtures / sizeof *fixtures; f++)
+        check_fixture(models_, fixtures[f].dir, fixtures[f].prefix);
+}
+
+static void test_more_fixtures_match_pytorch(void **state)
+{
+    (void)state;
+    for (size_t f = 0; f < sizeof more_fixtures / sizeof *more_fixtures; f++)
+        check_fixture(more_, more_fixtures[f].dir, more_fixtures[f].prefix);
+}
+
+static void check_fixture(const char *base, const char *fixture, const char *want_prefix)
+{
+    {
         char dir[4400];
-        snprintf(dir, sizeof dir, "%s/%s", models_, fixtures[f].dir);
+        snprintf(dir, sizeof dir, "%s/%s", base, fixture);
         bend_error err;
         bend_error_clear(&err);
         bend_model_config cfg;
@@ -130,8 +161,8 @@ static void test_fixtures_match_pytorch(void **state)
             const char *prefix = NULL;
             if (bend_model_check_weights(&cfg, w, &prefix, &err))
                 fail_msg("%s: check failed: %s", wpath, err.msg);
-            if (strcmp(prefix, fixtures[f].prefix))
-                fail_msg("%s: prefix '%s', expected '%s'", wpath, prefix, fixtures[f].prefix);
+            if (strcmp(prefix, want_prefix))
+                fail_msg("%s: prefix '%s', expected '%s'", wpath, prefix, want_prefix);
 
             /* tensors.json under the prefix, minus the extras == the expected list */
             json_t *tensors = json_object_get(fv, "tensors");
@@ -343,18 +374,77 @@ static void test_uncovered_families(void **state)
     bend_error_clear(&err);
     bend_model_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.family = BEND_FAMILY_CADUCEUS;
-    cfg.arch = BEND_ARCH_MAMBA;
+    cfg.family = BEND_FAMILY_GPN;
+    cfg.arch = BEND_ARCH_GPN_ROFORMER;
     bend_tensor_expect *ex = (bend_tensor_expect *)&cfg; /* must be reset */
     size_t n = 7;
     assert_int_equal(bend_model_expected_tensors(&cfg, &ex, &n, &err), BEND_ERR_UNSUPPORTED);
     assert_null(ex);
     assert_int_equal(n, 0);
-    assert_has(err.msg, "caduceus");
+    assert_has(err.msg, "gpn");
     cfg.family = BEND_FAMILY_ONEHOT;
     cfg.arch = BEND_ARCH_NONE;
     assert_int_equal(bend_model_expected_tensors(&cfg, &ex, &n, &err), BEND_OK);
     assert_int_equal(n, 0);
+}
+
+/* BEND's AWDLSTM builds its bidirectional stacks only under weight drop: without it there is
+ * nothing to check against, and the message says why. */
+static void test_bidirectional_awdlstm_without_weight_drop(void **state)
+{
+    (void)state;
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/awdlstm_bi", more_);
+    char *orig = read_text(path_in(dir, "config.json"));
+    char *text = replaced(orig, "\"weight_dropout_prob\": 0.5", "\"weight_dropout_prob\": 0");
+    free(orig);
+    bend_error err;
+    bend_error_clear(&err);
+    bend_model_config cfg;
+    if (bend_model_config_parse(text, path_in(dir, "config.json"), dir, NULL, &cfg, &err))
+        fail_msg("%s", err.msg);
+    free(text);
+    bend_tensor_expect *ex = NULL;
+    size_t n = 0;
+    assert_int_equal(bend_model_expected_tensors(&cfg, &ex, &n, &err), BEND_ERR_UNSUPPORTED);
+    assert_has(err.msg, "has no LSTM layers");
+}
+
+/* Caduceus's tied mamba_rev projections are read from mamba_fwd: without them the check fails
+ * and names the tensor; a checkpoint's missing reverse-strand x_proj too. */
+static void test_caduceus_broken(void **state)
+{
+    (void)state;
+    bend_error err;
+    char src[4400];
+    snprintf(src, sizeof src, "%s/caduceus_ph", more_);
+    /* check_broken copies from the models fixtures; copy by hand from ours */
+    const char *cases[][2] = {
+        {"cad_fwd_in", "caduceus.backbone.layers.1.mixer.mamba_fwd.in_proj.weight"},
+        {"cad_rev_x", "caduceus.backbone.layers.0.mixer.mamba_rev.x_proj.weight"},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        char dst[4400];
+        snprintf(dst, sizeof dst, "%s/%s", scratch, cases[c][0]);
+        assert_int_equal(mkdir(dst, 0755), 0);
+        char *cfgtext = read_text(path_in(src, "config.json"));
+        test_write_file(dst, "config.json", cfgtext);
+        free(cfgtext);
+        bend_weights *w = NULL;
+        bend_error_clear(&err);
+        if (bend_weights_open(src, &w, &err)) fail_msg("%s: %s", src, err.msg);
+        write_safetensors(dst, w, cases[c][1], NULL, 0, NULL);
+        bend_weights_close(w);
+        bend_model_config cfg;
+        if (bend_model_config_load(dst, NULL, &cfg, &err)) fail_msg("%s: %s", dst, err.msg);
+        if (bend_weights_open(dst, &w, &err)) fail_msg("%s: %s", dst, err.msg);
+        assert_int_equal(bend_model_check_weights(&cfg, w, NULL, &err), BEND_ERR_INVALID);
+        bend_weights_close(w);
+        char want[300];
+        snprintf(want, sizeof want, "tensor '%s'", cases[c][1]);
+        assert_has(err.msg, want);
+        assert_has(err.msg, "is missing");
+    }
 }
 
 int main(void)
@@ -367,6 +457,9 @@ int main(void)
         cmocka_unit_test(test_integer_dtype),
         cmocka_unit_test(test_config_disagrees),
         cmocka_unit_test(test_uncovered_families),
+        cmocka_unit_test(test_more_fixtures_match_pytorch),
+        cmocka_unit_test(test_bidirectional_awdlstm_without_weight_drop),
+        cmocka_unit_test(test_caduceus_broken),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -106,11 +106,16 @@ static void test_windows_match_bend(void **state)
     size_t i;
     json_t *c;
     size_t n = 0;
+    bool caduceus = false, gpn = false;
     json_array_foreach(json_object_get(root, "cases"), i, c) {
         check_case(c);
+        const char *family = json_string_value(json_object_get(c, "family"));
+        caduceus |= !strcmp(family, "caduceus");
+        gpn |= !strcmp(family, "gpn");
         n++;
     }
-    assert_true(n >= 8);
+    assert_true(n >= 12);
+    assert_true(caduceus && gpn); /* every family's scheme is covered */
     json_decref(root);
 }
 

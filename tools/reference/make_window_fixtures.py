@@ -8,11 +8,14 @@ the values it returns are, row by row, the index of the window output each row c
 "row_src" map of src/models/windows.c. The ids of every model call are the windows.
 
   python make_window_fixtures.py --bend /path/to/BEND --tokenizers tests/fixtures/tokenizers \
+      --caduceus /path/to/caduceus-checkout --gpn-tokenizer tests/fixtures/windows/gpn \
       --out tests/fixtures/windows/expected.json
 
 Small window sizes are set on the instances (as attributes BEND reads) so that short sequences
 exercise the multi-window paths; the C test applies the same sizes."""
 import argparse
+import importlib.util
+import inspect
 import json
 import os
 import random
@@ -27,6 +30,7 @@ class Outputs(dict):
     def __init__(self, hidden):
         super().__init__(last_hidden_state=hidden, hidden_states=[hidden])
         self.hidden = hidden
+        self.last_hidden_state = hidden  # GPN's embedder reads the attribute
 
     def __getitem__(self, key):
         return self.hidden if isinstance(key, int) else dict.__getitem__(self, key)
@@ -67,10 +71,31 @@ def sequences(rng, lengths, alphabet="ACGT", specials=""):
     return out
 
 
+def make_gpn_tokenizer(d):
+    """GPN's tokenizer layout (songlab/tokenizer-dna-mlm), built with the tokenizers library."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    os.makedirs(d, exist_ok=True)
+    vocab = {"[PAD]": 0, "[MASK]": 1, "[UNK]": 2, "a": 3, "c": 4, "g": 5, "t": 6}
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.add_special_tokens(["[PAD]", "[MASK]", "[UNK]"])
+    tok.save(os.path.join(d, "tokenizer.json"))
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as fh:
+        json.dump({"mask_token": "[MASK]", "pad_token": "[PAD]",
+                   "tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]"}, fh, indent=2)
+        fh.write("\n")
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bend", required=True)
     ap.add_argument("--tokenizers", required=True, help="tests/fixtures/tokenizers")
+    ap.add_argument("--caduceus", required=True,
+                    help="kuleshov-group/caduceus checkout (caduceus/tokenization_caduceus.py)")
+    ap.add_argument("--gpn-tokenizer", required=True,
+                    help="directory to write the GPN-layout tokenizer to (tests/fixtures/windows/gpn)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     sys.path.insert(0, a.bend)
@@ -95,9 +120,13 @@ def main():
                 setattr(emb, k, v)
             setattr(emb, model_attr, fake)
             entry = {"sequence": s}
+            # GPNEmbedder.embed has no remove_special_tokens: pass what the method takes
+            kw = dict(disable_tqdm=True, remove_special_tokens=True,
+                      upsample_embeddings=rules.get("upsample", True))
+            params = inspect.signature(cls.embed).parameters
+            kw = {k: v for k, v in kw.items() if k in params}
             try:
-                out = emb.embed([s], disable_tqdm=True, remove_special_tokens=True,
-                                upsample_embeddings=rules.get("upsample", True))[0]
+                out = emb.embed([s], **kw)[0]
                 entry["row_src"] = [int(v) for v in out.reshape(-1)]
                 entry["bend_stores_it"] = len(entry["row_src"]) == len(s)
             except Exception as e:  # BEND fails on this input (an assertion or an index error)
@@ -138,6 +167,25 @@ def main():
                                                      padding_side="left"),
                         max_length=16, **common),
            sequences(rng, [1, 16, 17, 40], specials="N"), raw=True, piece_nucleotides=16)
+    # Caduceus: BEND's embedder with the CaduceusTokenizer class of the caduceus checkout (what
+    # AutoTokenizer(trust_remote_code=True) loads); pieces of 16 instead of 131072 nucleotides.
+    spec = importlib.util.spec_from_file_location(
+        "tokenization_caduceus", os.path.join(a.caduceus, "caduceus", "tokenization_caduceus.py"))
+    cad = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cad)
+    tok = cad.CaduceusTokenizer(model_max_length=131072)
+    record("caduceus", "caduceus", "char", E.CaduceusEmbedder,
+           lambda: dict(tokenizer=tok, max_length=16, **common),
+           sequences(rng, [1, 15, 16, 17, 40], specials="N")
+           + sequences(rng, [33], alphabet="ACGTacgtn", specials="R"), piece_nucleotides=16)
+    # GPN: one window of the whole sequence, no special tokens. Its tokenizer (songlab/
+    # tokenizer-dna-mlm: [PAD] [MASK] [UNK] a c g t, Lowercase, Whitespace, BPE without merges, no
+    # post-processor; see tests/fixtures/tokenizers_real/gpn/SOURCE) is rebuilt here to that layout.
+    gpn_dir = make_gpn_tokenizer(a.gpn_tokenizer)
+    tok = PreTrainedTokenizerFast.from_pretrained(gpn_dir)
+    record("gpn", os.path.relpath(gpn_dir, a.tokenizers), "bpe", E.GPNEmbedder,
+           lambda: dict(tokenizer=tok),
+           sequences(rng, [1, 7, 40], specials="NR") + sequences(rng, [12], alphabet="ACGTacgt"))
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     with open(a.out, "w") as fh:
         json.dump({"bend_commit": open(os.path.join(a.bend, ".bend_commit")).read().strip()
