@@ -29,7 +29,7 @@ static const struct {
     {"awdlstm", bend_lm_embedder_open},
     {"resnetlm", bend_lm_embedder_open},
     {"gpn", NULL},
-    {"caduceus", NULL},
+    {"caduceus", bend_lm_embedder_open},
 };
 
 bend_status bend_embedder_open(const bend_config *cfg, const char *model, const bend_device *dev,
@@ -48,7 +48,7 @@ bend_status bend_embedder_open(const bend_config *cfg, const char *model, const 
             return bend_fail(err, BEND_ERR_UNSUPPORTED,
                              "model '%s' (family %s) is not available in this version of bend yet; "
                              "available families: onehot, dnabert, dnabert2, nucleotide_transformer, gena_lm, grover, "
-                             "hyenadna, awdlstm, resnetlm", model, families[i].family);
+                             "hyenadna, awdlstm, resnetlm, caduceus", model, families[i].family);
         return families[i].open(cfg, model, dev, out, err);
     }
     st = bend_fail(err, BEND_ERR_INVALID, "config key '%s': unknown model family '%s'", key, family);

@@ -19,6 +19,8 @@ bend_status bend_lm_open(const bend_model_config *cfg, const bend_weights *w,
         return bend_awdlstm_lm_open(cfg, w, dev, out, err);
     case BEND_ARCH_CONVNET:
         return bend_convnet_lm_open(cfg, w, dev, out, err);
+    case BEND_ARCH_MAMBA:
+        return bend_caduceus_lm_open(cfg, w, dev, out, err);
     default:
         return bend_fail(err, BEND_ERR_UNSUPPORTED,
                          "%s: no forward pass for family %s (architecture %s) in this build",

@@ -237,7 +237,7 @@ static bool lm_family(bend_model_family f)
     switch (f) {
     case BEND_FAMILY_DNABERT: case BEND_FAMILY_DNABERT2: case BEND_FAMILY_NT:
     case BEND_FAMILY_GENA_LM: case BEND_FAMILY_GROVER: case BEND_FAMILY_HYENADNA:
-    case BEND_FAMILY_AWDLSTM: case BEND_FAMILY_RESNETLM:
+    case BEND_FAMILY_AWDLSTM: case BEND_FAMILY_RESNETLM: case BEND_FAMILY_CADUCEUS:
         return true;
     default:
         return false;
@@ -254,7 +254,7 @@ bend_status bend_lm_embedder_open_dir(const char *model_dir, const bend_lm_embed
     if (!st && !lm_family(cfg->family))
         st = bend_fail(err, BEND_ERR_UNSUPPORTED, "%s: family %s is not embedded by the language-model "
                        "embedder (supported: dnabert, dnabert2, nucleotide_transformer, gena_lm, "
-                       "grover, hyenadna, awdlstm, resnetlm)", model_dir, bend_model_family_name(cfg->family));
+                       "grover, hyenadna, awdlstm, resnetlm, caduceus)", model_dir, bend_model_family_name(cfg->family));
     bend_window_rules rules;
     if (!st) st = bend_lm_embedder_rules(cfg, model_dir, o, &rules, err);
     bend_weights *w = NULL;

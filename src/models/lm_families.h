@@ -16,4 +16,8 @@ bend_status bend_awdlstm_lm_open(const bend_model_config *cfg, const bend_weight
 bend_status bend_convnet_lm_open(const bend_model_config *cfg, const bend_weights *w,
                                  const bend_device *dev, bend_lm **out, bend_error *err);
 
+/* Caduceus (BiMamba, RCPS or not); CPU only. */
+bend_status bend_caduceus_lm_open(const bend_model_config *cfg, const bend_weights *w,
+                                  const bend_device *dev, bend_lm **out, bend_error *err);
+
 #endif

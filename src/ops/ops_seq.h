@@ -86,4 +86,20 @@ void bend_op_lstm(const bend_ops *o, int n_windows, const int64_t *offsets, int6
                   const float *w_ih, const float *b_ih, const float *w_hh, const float *b_hh,
                   const int32_t *ids, int64_t reset_id, float *y, int64_t ldy, void *workspace);
 
+/* ---- selective scan (Mamba's SSM: mamba_ssm selective_scan_ref with real A, B and C per row) ----
+ * Per window, state s[e,n] = 0 before its first row; then for each row t:
+ *   s[e,n] = exp(delta[t,e] * A[e,n]) * s[e,n] + delta[t,e] * B[t,n] * u[t,e]
+ *   y[t,e] = (sum_n s[e,n] * C[t,n] + Dskip[e] * u[t,e]) * (z ? silu(z[t,e]) : 1)
+ * delta is final (dt bias added and softplus applied by the caller); A [E, N] is -exp(A_log);
+ * Dskip [E] or NULL. u, delta, z [rows, E] with ldu, ldd, ldz; B, C [rows, N] with ldb, ldc;
+ * y [rows, E] with ldy, which may be u or delta with the same ld (a row is read before it is
+ * written). workspace: bend_op_selective_scan_workspace bytes (the state). Float32 throughout,
+ * as the CUDA kernel. */
+size_t bend_op_selective_scan_workspace(const bend_ops *o, int64_t E, int64_t N);
+void bend_op_selective_scan(const bend_ops *o, int n_windows, const int64_t *offsets, int64_t E,
+                            int64_t N, const float *u, int64_t ldu, const float *delta,
+                            int64_t ldd, const float *A, const float *B, int64_t ldb,
+                            const float *C, int64_t ldc, const float *Dskip, const float *z,
+                            int64_t ldz, float *y, int64_t ldy, void *workspace);
+
 #endif

@@ -85,7 +85,7 @@ expect_fail "unknown key" 2 "unknown config key 'histone_modification.bedd'.*did
   -- "$BEND" embed task=$T model=onehot data_dir="$D" histone_modification.bedd=x
 expect_fail "unknown task" 2 "unknown task 'histone'.*histone_modification" -- "$BEND" embed task=histone model=onehot data_dir="$D"
 expect_fail "unknown model" 2 "unknown model 'onehot2'" -- "$BEND" embed task=$T model=onehot2 data_dir="$D"
-expect_fail "model not built yet" 1 "model 'caduceus' \\(family caduceus\\) is not available" -- "$BEND" embed task=$T model=caduceus data_dir="$D"
+expect_fail "model not built yet" 1 "model 'gpn' \\(family gpn\\) is not available" -- "$BEND" embed task=$T model=gpn data_dir="$D"
 expect_fail "bad dtype" 2 "'dtype': expected float32 or float16, got 'float64'" -- "$BEND" embed task=$T model=onehot data_dir="$D" dtype=float64
 expect_fail "bad chunk list" 2 "config key 'chunk" -- "$BEND" embed task=$T model=onehot data_dir="$D" 'chunk=[a,b]'
 expect_fail "unknown split" 2 "'splits': 'validation' is not a split of .*\\(its splits: train, test, valid\\)|'splits': 'validation' is not a split" \

@@ -32,6 +32,7 @@ static const struct {
     {"awdlstm", "encoder."},       {"dnabert2", "bert."}, {"dnabert6", "bert."},
     {"gena_lm_bert", "bert."},     {"gena_lm_bigbird", "bert."}, {"grover", ""},
     {"hyenadna", "model.backbone."}, {"nt_v1", "esm."}, {"resnetlm", "model."},
+    {"caduceus_ph", "caduceus.backbone."}, {"caduceus_ps", "caduceus.backbone."},
 };
 
 /* tests/fixtures/model_tensors (tools/reference/make_model_tensor_fixtures.py): state dicts of
