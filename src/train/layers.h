@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "ops/cpu/gelu.h"
+
 /* Conv1d on one sample, channels last: x[L, cin] -> y[lout, cout], where output t reads input
  * t - pad_left + k * dil (zero outside [0, L)). wk is the weight repacked as [cout][K][cin]
  * (bend_conv1d_pack from PyTorch's [cout][cin][K]). Wide inputs go through K shifted GEMMs with
@@ -35,9 +37,8 @@ void bend_linear_forward(const float *x, int64_t n, int64_t in, const float *w, 
 void bend_linear_backward(const float *x, int64_t n, int64_t in, const float *w,
                           const float *dy, int64_t out, float *dw, float *db, float *dx);
 
-/* nn.GELU() (exact, erf): y = gelu(x); backward: dx = dy * gelu'(x) (in place allowed: dx==dy). */
-void bend_gelu_forward(const float *x, int64_t n, float *y);
-void bend_gelu_backward(const float *x, const float *dy, int64_t n, float *dx);
+/* nn.GELU() (exact, erf): bend_gelu_forward / bend_gelu_backward in ops/cpu/gelu.h, shared with
+ * the LM encoders. */
 
 /* nn.LayerNorm(C) over each row (eps given); mean and rstd per row are saved for backward.
  * Backward: dgamma, dbeta accumulate; dx is OVERWRITTEN. */

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/cpu/gelu.h"
 #include "ops/ops.h"
 #include "ops/ops_cuda_entry.h"
 
@@ -56,6 +57,14 @@ void bend_op_activation(const bend_ops *o, bend_op_act act, int64_t n, float *x)
     BEND_OPS_DISPATCH(o, bend_cuda_op_activation(o, act, n, x));
     (void)o;
     if (act == BEND_OP_ACT_IDENTITY) return;
+    if (act == BEND_OP_ACT_GELU) { /* the hottest ones: vectorised (erf: threaded too) */
+        bend_gelu_forward(x, n, x);
+        return;
+    }
+    if (act == BEND_OP_ACT_GELU_TANH) {
+        bend_gelu_tanh_forward(x, n, x);
+        return;
+    }
     for (int64_t i = 0; i < n; i++) x[i] = act_one(act, x[i]);
 }
 
