@@ -26,6 +26,7 @@
 #include "models/lm.h"
 #include "models/model_config.h"
 #include "ops/ops.h"
+#include "bench_common.h"
 
 static void check(bend_status st, const bend_error *err)
 {
@@ -33,50 +34,6 @@ static void check(bend_status st, const bend_error *err)
         fprintf(stderr, "bench_encoder: %s\n", err->msg);
         exit(1);
     }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_s(void) /* this process, all threads */
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void *read_all(const char *path, size_t want)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "bench_encoder: cannot open %s\n", path);
-        exit(1);
-    }
-    void *p = malloc(want ? want : 1);
-    size_t got = p ? fread(p, 1, want, f) : 0;
-    int extra = fgetc(f);
-    fclose(f);
-    if (got != want || extra != EOF) {
-        fprintf(stderr, "bench_encoder: %s does not hold exactly %zu bytes\n", path, want);
-        exit(1);
-    }
-    return p;
 }
 
 static int forward_mode(int argc, char **argv)
@@ -244,6 +201,7 @@ static int ops_mode(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    bench_name = "bench_encoder";
     if (argc >= 2 && !strcmp(argv[1], "forward")) return forward_mode(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "ops")) return ops_mode(argc, argv);
     fprintf(stderr, "usage: bench_encoder forward ... | bench_encoder ops ... (see the source)\n");

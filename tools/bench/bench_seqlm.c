@@ -31,6 +31,7 @@
 #include "models/model_config.h"
 #include "ops/ops.h"
 #include "ops/ops_seq.h"
+#include "bench_common.h"
 
 static void check(bend_status st, const bend_error *err)
 {
@@ -40,42 +41,6 @@ static void check(bend_status st, const bend_error *err)
     }
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void *read_all(const char *path, size_t want)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "bench_seqlm: cannot open %s\n", path);
-        exit(1);
-    }
-    void *p = malloc(want ? want : 1);
-    size_t got = p ? fread(p, 1, want, f) : 0;
-    int extra = fgetc(f);
-    fclose(f);
-    if (got != want || extra != EOF) {
-        fprintf(stderr, "bench_seqlm: %s does not hold exactly %zu bytes\n", path, want);
-        exit(1);
-    }
-    return p;
-}
 
 static float *rand_buf(int64_t n, float scale, uint64_t *state)
 {
@@ -201,6 +166,7 @@ static int ops_mode(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    bench_name = "bench_seqlm";
     if (argc >= 2 && !strcmp(argv[1], "ops")) return ops_mode(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "forward")) {
         argc--;
