@@ -526,7 +526,7 @@ bend_status bend_model_config_load(const char *model_dir, const char *family,
                                    bend_model_config *out, bend_error *err)
 {
     if (family) {
-        bend_model_family fam;
+        bend_model_family fam = BEND_FAMILY_UNKNOWN;
         if (bend_model_family_from_name(family, &fam, err)) return err ? err->status : BEND_ERR_INVALID;
         if (fam == BEND_FAMILY_ONEHOT) {
             common_defaults(out);
