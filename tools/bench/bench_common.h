@@ -1,11 +1,15 @@
 /* What the benchmark programs share: wall and CPU clocks, a median, reading a file of known
- * size (inputs the Python side wrote). Fatal errors name the program (bench_name). */
+ * size (inputs the Python side wrote), random inputs, timing one op, failing on an error. Fatal
+ * errors name the program (bench_name). */
 #ifndef BEND_BENCH_COMMON_H
 #define BEND_BENCH_COMMON_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <time.h>
+
+#include "core/error.h"
 
 static const char *bench_name = "bench";
 
@@ -52,5 +56,39 @@ static inline void *read_all(const char *path, size_t want)
     }
     return p;
 }
+
+static inline void check(bend_status st, const bend_error *err)
+{
+    if (st) {
+        fprintf(stderr, "%s: %s\n", bench_name, err->msg);
+        exit(1);
+    }
+}
+
+/* n uniform values in [-scale/2, scale/2) from a 64-bit LCG: the same on every run. */
+static inline void rand_fill(float *f, int64_t n, float scale, uint64_t *state)
+{
+    for (int64_t i = 0; i < n; i++) {
+        *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+        f[i] = scale * ((float)(*state >> 40) / (float)(1 << 24) - 0.5f);
+    }
+}
+
+/* Times one op REPS times (after one untimed call) and prints its median; the caller declares
+ * `int reps`, `double times[>= reps]` and `double total`. */
+#define TIME_OP(label, flops, stmt)                                                                \
+    do {                                                                                           \
+        stmt;                                                                                      \
+        for (int r_ = 0; r_ < reps; r_++) {                                                        \
+            double s_ = now_s();                                                                   \
+            stmt;                                                                                  \
+            times[r_] = now_s() - s_;                                                              \
+        }                                                                                          \
+        double m_ = median(times, reps);                                                           \
+        total += m_;                                                                               \
+        printf("op %-26s %9.4f s", label, m_);                                                     \
+        if ((flops) > 0) printf("  %7.1f GFLOP/s", (flops) / m_ / 1e9);                            \
+        printf("\n");                                                                              \
+    } while (0)
 
 #endif

@@ -28,14 +28,6 @@
 #include "ops/ops.h"
 #include "bench_common.h"
 
-static void check(bend_status st, const bend_error *err)
-{
-    if (st) {
-        fprintf(stderr, "bench_encoder: %s\n", err->msg);
-        exit(1);
-    }
-}
-
 static int forward_mode(int argc, char **argv)
 {
     if (argc < 8) {
@@ -118,29 +110,9 @@ static float *rand_buf(const bend_ops *o, int64_t n, float scale, uint64_t *stat
     bend_error err;
     void *p = NULL;
     check(bend_ops_alloc(o, (size_t)n * sizeof(float), &p, &err), &err);
-    float *f = p;
-    for (int64_t i = 0; i < n; i++) {
-        *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-        f[i] = scale * ((float)(*state >> 40) / (float)(1 << 24) - 0.5f);
-    }
-    return f;
+    rand_fill(p, n, scale, state);
+    return p;
 }
-
-/* Times one op REPS times (after one untimed call) and prints its median. */
-#define TIME_OP(label, flops, stmt)                                                                \
-    do {                                                                                           \
-        stmt;                                                                                      \
-        for (int r_ = 0; r_ < reps; r_++) {                                                        \
-            double s_ = now_s();                                                                   \
-            stmt;                                                                                  \
-            times[r_] = now_s() - s_;                                                              \
-        }                                                                                          \
-        double m_ = median(times, reps);                                                           \
-        total += m_;                                                                               \
-        printf("op %-22s %9.4f s", label, m_);                                                     \
-        if ((flops) > 0) printf("  %7.1f GFLOP/s", (flops) / m_ / 1e9);                            \
-        printf("\n");                                                                              \
-    } while (0)
 
 static int ops_mode(int argc, char **argv)
 {

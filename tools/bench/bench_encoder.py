@@ -137,7 +137,7 @@ def torch_ops_breakdown(H, nh, inter, L, B, reps, impls):
                 fn()
                 ts.append(time.perf_counter() - t)
             m = float(np.median(ts))
-            lines.append(f"op {name:<22} {m:9.4f} s" +
+            lines.append(f"op {name:<26} {m:9.4f} s" +
                          (f"  {flops / m / 1e9:7.1f} GFLOP/s" if flops else ""))
     return lines
 

@@ -33,15 +33,6 @@
 #include "ops/ops_seq.h"
 #include "bench_common.h"
 
-static void check(bend_status st, const bend_error *err)
-{
-    if (st) {
-        fprintf(stderr, "bench_seqlm: %s\n", err->msg);
-        exit(1);
-    }
-}
-
-
 static float *rand_buf(int64_t n, float scale, uint64_t *state)
 {
     float *f = malloc((size_t)n * sizeof *f);
@@ -49,28 +40,9 @@ static float *rand_buf(int64_t n, float scale, uint64_t *state)
         fprintf(stderr, "bench_seqlm: out of memory\n");
         exit(1);
     }
-    for (int64_t i = 0; i < n; i++) {
-        *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-        f[i] = scale * ((float)(*state >> 40) / (float)(1 << 24) - 0.5f);
-    }
+    rand_fill(f, n, scale, state);
     return f;
 }
-
-/* Times one op REPS times (after one untimed call) and prints its median. */
-#define TIME_OP(label, flops, stmt)                                                                \
-    do {                                                                                           \
-        stmt;                                                                                      \
-        for (int r_ = 0; r_ < reps; r_++) {                                                        \
-            double s_ = now_s();                                                                   \
-            stmt;                                                                                  \
-            times[r_] = now_s() - s_;                                                              \
-        }                                                                                          \
-        double m_ = median(times, reps);                                                           \
-        total += m_;                                                                               \
-        printf("op %-26s %9.4f s", label, m_);                                                     \
-        if ((flops) > 0) printf("  %7.1f GFLOP/s", (flops) / m_ / 1e9);                            \
-        printf("\n");                                                                              \
-    } while (0)
 
 static int ops_mode(int argc, char **argv)
 {
