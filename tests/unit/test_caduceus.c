@@ -115,18 +115,6 @@ static void free_fixture(fixture *fx)
     for (int j = 0; j < fx->n_entries; j++) free(fx->hs[j]);
 }
 
-static double rel_err(const float *a, const float *b, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (isnan(d)) return INFINITY;
-        if (d > num) num = d;
-        if (fabs(b[i]) > den) den = fabs(b[i]);
-    }
-    return den > 0 ? num / den : num;
-}
-
 static bend_lm *open_lm(const char *config_dir, const char *weights_dir, bend_model_config *cfg,
                         bend_status want, bend_error *err)
 {
@@ -153,7 +141,7 @@ static void check_parity(bend_lm *lm, const fixture *fx, const char *label)
             fail_msg("%s layer %d: %s", label, layer, err.msg);
         for (int i = 0; i < fx->n_seq; i++) {
             int64_t r0 = fx->offsets[i], L = fx->offsets[i + 1] - r0;
-            double e = rel_err(out + r0 * W, fx->hs[j] + r0 * W, (size_t)(L * W));
+            double e = test_rel_err(out + r0 * W, fx->hs[j] + r0 * W, (int64_t)(L * W));
             print_message("%s layer %2d seq %d: rel err %.2e\n", label, layer, i, e);
             if (!(e <= 1e-4))
                 fail_msg("%s layer %d sequence %d: relative error %.3e", label, layer, i, e);
@@ -162,7 +150,7 @@ static void check_parity(bend_lm *lm, const fixture *fx, const char *label)
             float *one = malloc((size_t)(L * W) * sizeof *one);
             assert_int_equal(bend_lm_forward(lm, 1, off1, fx->ids + r0, layer, one, &err),
                              BEND_OK);
-            e = rel_err(one, fx->hs[j] + r0 * W, (size_t)(L * W));
+            e = test_rel_err(one, fx->hs[j] + r0 * W, (int64_t)(L * W));
             if (!(e <= 1e-4))
                 fail_msg("%s layer %d sequence %d alone: %.3e", label, layer, i, e);
             free(one);
@@ -271,7 +259,7 @@ static void test_ps_rc_equivariance(void **state)
                 *p = *q;
                 *q = v;
             }
-        double e = rel_err(b, a, (size_t)(L * W));
+        double e = test_rel_err(b, a, (int64_t)(L * W));
         print_message("ps rc equivariance layer %2d: rel err %.2e\n", layer, e);
         if (!(e <= 1e-4)) fail_msg("layer %d: RC output is not the flipped output (%.3e)", layer, e);
     }
@@ -352,7 +340,7 @@ static void check_embedder(const char *name)
     assert_int_equal(fx.width, W);
     int last = fx.n_entries - 1;
     for (int i = 0; i < 3; i++) {
-        double e2 = rel_err(out + fx.offsets[i] * W, fx.hs[last] + fx.offsets[i] * W,
+        double e2 = test_rel_err(out + fx.offsets[i] * W, fx.hs[last] + fx.offsets[i] * W,
                             (size_t)(lens[i] * W));
         print_message("%s embedder seq %d: rel err %.2e\n", name, i, e2);
         if (!(e2 <= 1e-4)) fail_msg("%s embedder sequence %d: %.3e", name, i, e2);

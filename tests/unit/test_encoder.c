@@ -23,6 +23,7 @@
 #include "models/lm_families.h"
 #include "models/model_config.h"
 #include "models/transformer/encoder.h"
+#include "test_h5_read.h"
 #include "test_helpers.h"
 
 static char models_[4096];
@@ -31,41 +32,6 @@ static int setup(void **state)
 {
     (void)state;
     return test_fixture_path("models", models_, sizeof models_);
-}
-
-/* Reads dataset `name` as float or int32 (by mem type); returns its element count, -1 if absent. */
-static int64_t read_ds(hid_t f, const char *name, hid_t mem, void **out)
-{
-    *out = NULL;
-    /* H5Lexists needs every intermediate group to exist */
-    char part[256];
-    for (const char *c = strchr(name + 1, '/');; c = strchr(c + 1, '/')) {
-        size_t len = c ? (size_t)(c - name) : strlen(name);
-        snprintf(part, sizeof part, "%.*s", (int)len, name);
-        if (H5Lexists(f, part, H5P_DEFAULT) <= 0) return -1;
-        if (!c) break;
-    }
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    assert_true(d >= 0);
-    hid_t s = H5Dget_space(d);
-    int64_t n = H5Sget_simple_extent_npoints(s);
-    *out = malloc((size_t)(n > 0 ? n : 1) * 4);
-    assert_non_null(*out);
-    assert_true(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) >= 0);
-    H5Sclose(s);
-    H5Dclose(d);
-    return n;
-}
-
-static double rel_err(const float *a, const float *b, int64_t n)
-{
-    double num = 0.0, den = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (d > num || isnan(d)) num = isnan(d) ? INFINITY : d;
-        if (fabs((double)b[i]) > den) den = fabs((double)b[i]);
-    }
-    return num / (den > 0 ? den : 1.0);
 }
 
 typedef struct fixture {
@@ -148,7 +114,7 @@ static void check_family(const char *name)
             if (n < 0) continue; /* BigBird's long sequence has last_hidden_state only */
             int64_t L = fx.offsets[s + 1] - fx.offsets[s];
             assert_int_equal(n, L * H);
-            double e = rel_err(out + fx.offsets[s] * H, ref, n);
+            double e = test_rel_err(out + fx.offsets[s] * H, ref, n);
             free(ref);
             if (!(e <= 1e-4))
                 fail_msg("%s %s (%lld tokens): relative error %.3g > 1e-4", name, ds, (long long)L, e);
@@ -211,7 +177,7 @@ static void test_logits(void **state)
         if (bend_lm_forward(fx.lm, n, offs, ids, BEND_LM_LAYER_LOGITS, out, &err))
             fail_msg("%s: %s", fams[f], err.msg);
         for (int s = 0; s < n; s++) {
-            double e = rel_err(out + offs[s] * V, refs[s], (offs[s + 1] - offs[s]) * V);
+            double e = test_rel_err(out + offs[s] * V, refs[s], (offs[s + 1] - offs[s]) * V);
             print_message("%s logits %d: relative error %.2e\n", fams[f], s, e);
             if (!(e <= 1e-4)) fail_msg("%s logits of sequence %d: relative error %.3g", fams[f], s, e);
             free(refs[s]);
@@ -249,7 +215,7 @@ static void test_windows_independent(void **state)
         float *one = malloc((size_t)(L * H) * sizeof *one);
         assert_int_equal(bend_lm_forward(fx.lm, 1, off, fx.ids + fx.offsets[s], -1, one, &err),
                          BEND_OK);
-        assert_true(rel_err(one, all + fx.offsets[s] * H, L * H) < 1e-6);
+        assert_true(test_rel_err(one, all + fx.offsets[s] * H, L * H) < 1e-6);
         free(one);
     }
     free(all);

@@ -24,6 +24,8 @@
 #include "models/lm.h"
 #include "models/model_config.h"
 #include "models/transformer/encoder.h"
+#include "test_h5_read.h"
+#include "test_helpers.h"
 
 static char models_[4096];
 static bend_device gpu_;
@@ -37,40 +39,6 @@ static char no_gpu_why[512];
             skip();                                                                                \
         }                                                                                          \
     } while (0)
-
-/* Reads dataset `name` as float or int32 (by mem type); returns its element count, -1 if absent. */
-static int64_t read_ds(hid_t f, const char *name, hid_t mem, void **out)
-{
-    *out = NULL;
-    char part[256];
-    for (const char *c = strchr(name + 1, '/');; c = strchr(c + 1, '/')) {
-        size_t len = c ? (size_t)(c - name) : strlen(name);
-        snprintf(part, sizeof part, "%.*s", (int)len, name);
-        if (H5Lexists(f, part, H5P_DEFAULT) <= 0) return -1;
-        if (!c) break;
-    }
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    assert_true(d >= 0);
-    hid_t s = H5Dget_space(d);
-    int64_t n = H5Sget_simple_extent_npoints(s);
-    *out = malloc((size_t)(n > 0 ? n : 1) * 4);
-    assert_non_null(*out);
-    assert_true(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) >= 0);
-    H5Sclose(s);
-    H5Dclose(d);
-    return n;
-}
-
-static double rel_err(const float *a, const float *b, int64_t n)
-{
-    double num = 0.0, den = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (d > num || isnan(d)) num = isnan(d) ? INFINITY : d;
-        if (fabs((double)b[i]) > den) den = fabs((double)b[i]);
-    }
-    return num / (den > 0 ? den : 1.0);
-}
 
 static bend_lm *open_lm(const char *dir, bend_model_config *cfg)
 {
@@ -132,7 +100,7 @@ static void check_family(const char *name)
             if (n < 0) continue;
             int64_t L = offsets[s + 1] - offsets[s];
             assert_int_equal(n, L * H);
-            double e = rel_err(out + offsets[s] * H, ref, n);
+            double e = test_rel_err(out + offsets[s] * H, ref, n);
             free(ref);
             if (!(e <= 1e-4))
                 fail_msg("%s on GPU %s (%lld tokens): relative error %.3g > 1e-4", name, ds,
@@ -255,7 +223,7 @@ static void test_logits(void **state)
         if (bend_lm_forward(lm, n, offs, ids, BEND_LM_LAYER_LOGITS, out, &err))
             fail_msg("%s: %s", fams[f], err.msg);
         for (int s = 0; s < n; s++) {
-            double e = rel_err(out + offs[s] * V, refs[s], (offs[s + 1] - offs[s]) * V);
+            double e = test_rel_err(out + offs[s] * V, refs[s], (offs[s + 1] - offs[s]) * V);
             print_message("%s (GPU) logits %d: relative error %.2e\n", fams[f], s, e);
             if (!(e <= 1e-4)) fail_msg("%s logits of sequence %d on GPU: relative error %.3g", fams[f], s, e);
             free(refs[s]);

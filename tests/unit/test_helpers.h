@@ -2,6 +2,8 @@
 #ifndef BEND_TEST_HELPERS_H
 #define BEND_TEST_HELPERS_H
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,20 @@ static inline int test_fixture_path(const char *sub, char *out, size_t len)
     }
     snprintf(out, len, "%s%s%s", f, *sub ? "/" : "", sub);
     return 0;
+}
+
+/* max|a - b| / max|b| over n floats, b the reference (max|a - b| when b is all zero); a NaN on
+ * either side gives infinity, so that no comparison can pass by NaN. */
+static inline double test_rel_err(const float *a, const float *b, int64_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (isnan(d)) return INFINITY;
+        if (d > num) num = d;
+        if (fabs((double)b[i]) > den) den = fabs((double)b[i]);
+    }
+    return den > 0 ? num / den : num;
 }
 
 #endif

@@ -177,11 +177,11 @@ static void check_training(bend_net *net, const char *c, const bend_loss_spec *l
                     char k1[512];
                     snprintf(k1, sizeof k1, "%s/step1/grad/%s", c, p[i].name);
                     float *r32 = fx_f32(k1, NULL), *r64 = fx_f32(k64, NULL);
-                    double e = rel_err(r32, r64, m);
+                    double e = test_rel_err(r32, r64, m);
                     if (getenv("BEND_TEST_VERBOSE") && step == 1)
                         fprintf(stderr,
                                 "%s: torch32-exact %.3g ours-exact %.3g ours-torch32 %.3g\n",
-                                what, e, rel_err(got, r64, m), rel_err(got, r32, m));
+                                what, e, test_rel_err(got, r64, m), test_rel_err(got, r32, m));
                     t32 = fmax(tol, 3 * e) + e;
                     if (step == 1) check_close(what, got, r64, m, fmax(tol, 3 * e));
                     free(r32);

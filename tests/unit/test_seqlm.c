@@ -140,18 +140,6 @@ static void free_fixture(fixture *fx)
 }
 
 /* max |a - b| / max |b| over n values */
-static double rel_err(const float *a, const float *b, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (isnan(d)) return INFINITY;
-        if (d > num) num = d;
-        if (fabs(b[i]) > den) den = fabs(b[i]);
-    }
-    return den > 0 ? num / den : num;
-}
-
 static bend_lm *open_lm(const char *config_dir, const char *weights_dir, const char *family,
                         bend_model_config *cfg)
 {
@@ -182,7 +170,7 @@ static void check_parity(bend_lm *lm, const bend_model_config *cfg, const fixtur
         for (int i = 0; i < fx->n_seq; i++) {
             size_t at = (size_t)(fx->offsets[i] * W);
             size_t n = (size_t)(fx->rows[j][i] * W);
-            double e = rel_err(out + at, fx->hs[j] + at, n);
+            double e = test_rel_err(out + at, fx->hs[j] + at, n);
             print_message("%s layer %2d seq %d: rel err %.2e\n", label, layer, i, e);
             if (!(e <= 1e-4)) fail_msg("%s layer %d sequence %d: relative error %.3e", label, layer, i, e);
         }
@@ -192,7 +180,7 @@ static void check_parity(bend_lm *lm, const bend_model_config *cfg, const fixtur
             float *one = malloc((size_t)(off1[1] * W) * sizeof *one);
             assert_int_equal(bend_lm_forward(lm, 1, off1, fx->ids + fx->offsets[i], layer, one, &err),
                              BEND_OK);
-            double e = rel_err(one, fx->hs[j] + fx->offsets[i] * W, (size_t)(fx->rows[j][i] * W));
+            double e = test_rel_err(one, fx->hs[j] + fx->offsets[i] * W, (int64_t)(fx->rows[j][i] * W));
             if (!(e <= 1e-4)) fail_msg("%s layer %d sequence %d alone: %.3e", label, layer, i, e);
             free(one);
         }
@@ -335,7 +323,7 @@ static void test_gpn_convnet(void **state)
     float *out = malloc((size_t)(T * 16) * sizeof *out);
     bend_error err = {0};
     assert_int_equal(bend_lm_forward(lm, fx.n_seq, fx.offsets, fx.ids, -1, out, &err), BEND_OK);
-    assert_true(rel_err(out, fx.hs[fx.n_layers + 1], (size_t)(T * 16)) > 1e-3);
+    assert_true(test_rel_err(out, fx.hs[fx.n_layers + 1], (int64_t)(T * 16)) > 1e-3);
     free(out);
     bend_lm_close(lm);
     free_fixture(&fx);

@@ -83,21 +83,9 @@ static double fx_scalar(const char *name)
     return s;
 }
 
-/* max|a - b| / max|b| (b the reference) */
-static double rel_err(const float *a, const float *b, int64_t n)
-{
-    double d = 0, m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        d = e > d ? e : d;
-        m = fabs((double)b[i]) > m ? fabs((double)b[i]) : m;
-    }
-    return m > 0 ? d / m : d;
-}
-
 static void check_close(const char *what, const float *a, const float *b, int64_t n, double tol)
 {
-    double e = rel_err(a, b, n);
+    double e = test_rel_err(a, b, n);
     if (!(e <= tol)) fail_msg("%s: relative error %.3g > %.3g", what, e, tol);
 }
 
