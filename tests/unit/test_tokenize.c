@@ -538,12 +538,7 @@ static void test_errors(void **state)
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("BEND_TEST_FIXTURES");
-    if (!base || !*base) {
-        fprintf(stderr, "BEND_TEST_FIXTURES is not set\n");
-        return -1;
-    }
-    snprintf(fixtures, sizeof fixtures, "%s/tokenizers", base);
+    if (test_fixture_path("tokenizers", fixtures, sizeof fixtures)) return -1;
     char path[8192];
     snprintf(path, sizeof path, "%s/expected.json", fixtures);
     json_error_t je;

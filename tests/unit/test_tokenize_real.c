@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "test_helpers.h"
 #include "tokenize/tokenizer.h"
 
 static json_t *expected;
@@ -209,12 +210,7 @@ static void test_gpn(void **state)
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("BEND_TEST_FIXTURES");
-    if (!base || !*base) {
-        fprintf(stderr, "BEND_TEST_FIXTURES is not set\n");
-        return -1;
-    }
-    snprintf(fixtures, sizeof fixtures, "%s/tokenizers_real", base);
+    if (test_fixture_path("tokenizers_real", fixtures, sizeof fixtures)) return -1;
     char path[8192];
     snprintf(path, sizeof path, "%s/expected.json", fixtures);
     json_error_t je;
