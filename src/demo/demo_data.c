@@ -7,39 +7,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "core/path.h"
 #include "demo/demo_internal.h"
 
 enum { DEMO_PATH_MAX = 4096 };
 #define DEMO_MAX_SCALE 100.0
-
-static bend_status make_dir(const char *path, bend_error *err)
-{
-    if (mkdir(path, 0777) == 0) return BEND_OK;
-    int e = errno;
-    struct stat st;
-    if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return BEND_OK;
-    if (e == EEXIST)
-        return bend_fail(err, BEND_ERR_IO, "cannot create directory '%s': a file is in the way",
-                         path);
-    return bend_fail(err, BEND_ERR_IO, "cannot create directory '%s': %s", path, strerror(e));
-}
-
-/* mkdir -p */
-static bend_status make_dirs(const char *path, bend_error *err)
-{
-    char buf[DEMO_PATH_MAX];
-    size_t n = strlen(path);
-    if (n >= sizeof buf) return bend_fail(err, BEND_ERR_INVALID, "output path too long: '%s'", path);
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i < n; i++) {
-        if (buf[i] != '/' || buf[i - 1] == '/') continue;
-        buf[i] = '\0';
-        bend_status st = make_dir(buf, err);
-        buf[i] = '/';
-        if (st != BEND_OK) return st;
-    }
-    return make_dir(buf, err);
-}
 
 static bend_status join(char *buf, const char *dir, const char *a, const char *b, bend_error *err)
 {
@@ -72,9 +44,9 @@ static bend_status write_all(const demo_ctx *ctx, const char *dir, bend_strbuf *
                              bend_error *err)
 {
     char path[DEMO_PATH_MAX];
-    bend_status st = make_dirs(dir, err);
+    bend_status st = bend_mkdir_p(dir, "directory", err);
     if (st == BEND_OK) st = join(path, dir, "genomes", NULL, err);
-    if (st == BEND_OK) st = make_dir(path, err);
+    if (st == BEND_OK) st = bend_mkdir_p(path, "directory", err);
     if (st == BEND_OK) st = join(path, dir, "genomes", "GRCh38.primary_assembly.genome.fa", err);
     if (st == BEND_OK) st = demo_write_fasta(&ctx->genome, path, false, err);
     if (st == BEND_OK) st = join(path, dir, "genomes", "GRCh37.no-chr.fa", err);
@@ -84,7 +56,7 @@ static bend_status write_all(const demo_ctx *ctx, const char *dir, bend_strbuf *
         const char *name = t->spec->name;
         char file[256];
         st = join(path, dir, name, NULL, err);
-        if (st == BEND_OK) st = make_dir(path, err);
+        if (st == BEND_OK) st = bend_mkdir_p(path, "directory", err);
         snprintf(file, sizeof file, "%s.bed", name);
         if (st == BEND_OK) st = join(path, dir, name, file, err);
         if (st == BEND_OK) st = demo_write_bed(t, path, err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/path.h"
 #include "core/strbuf.h"
 #include "io/labels.h"
 
@@ -110,25 +111,6 @@ static void describe_difference(const char *stored, const char *ours, bend_strbu
             line += n + (nl ? 1 : 0);
         }
     }
-}
-
-static bend_status make_dirs(const char *dir, bend_error *err)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(path, 0777) != 0 && errno != EEXIST)
-                return bend_fail(err, BEND_ERR_IO, "cannot create output directory %s: %s", path, strerror(errno));
-            *p = c;
-            if (!c) break;
-        }
-    }
-    if (access(dir, W_OK) != 0)
-        return bend_fail(err, BEND_ERR_IO, "output directory %s is not writable: %s", dir, strerror(errno));
-    return BEND_OK;
 }
 
 /* Writes every split's labels into the new store, a block of samples at a time. */
@@ -288,7 +270,10 @@ bend_status bend_embed_store_prepare(const bend_embed_settings *s, const bend_co
 {
     *created = false;
     char *ours = NULL, *stored = NULL;
-    bend_status st = make_dirs(s->store_dir, err);
+    bend_status st = bend_mkdir_p(s->store_dir, "output directory", err);
+    if (!st && access(s->store_dir, W_OK) != 0)
+        st = bend_fail(err, BEND_ERR_IO, "output directory %s is not writable: %s", s->store_dir,
+                       strerror(errno));
     if (!st) st = bend_embed_identity(s, cfg, fasta, emb, &ours, err);
     for (int attempt = 0; !st && attempt < 2; attempt++) {
         bend_error probe;

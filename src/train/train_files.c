@@ -37,28 +37,6 @@ void bend_format_double(double v, char *buf, size_t len)
     if (!strpbrk(buf, ".einf") && strlen(buf) + 3 < len) strcat(buf, ".0");
 }
 
-static bend_status mkdir_p(const char *path, bend_error *err)
-{
-    char *p = strdup(path);
-    if (!p) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
-    for (char *c = p + 1;; c++) {
-        if (*c == '/' || !*c) {
-            char saved = *c;
-            *c = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                bend_status st = bend_fail(err, BEND_ERR_IO, "cannot create directory %s: %s", p,
-                                           strerror(errno));
-                free(p);
-                return st;
-            }
-            *c = saved;
-            if (!saved) break;
-        }
-    }
-    free(p);
-    return BEND_OK;
-}
-
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
@@ -96,7 +74,7 @@ bend_status bend_train_prepare_output(const char *output_dir, bool fresh, bend_e
 {
     char *ckpt = bend_path_join(output_dir, "checkpoints");
     if (!ckpt) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
-    bend_status st = mkdir_p(ckpt, err);
+    bend_status st = bend_mkdir_p(ckpt, "output directory", err);
     DIR *d = !st && fresh ? opendir(ckpt) : NULL;
     for (struct dirent *e; d && !st && (e = readdir(d));) {
         if (!epoch_of(e->d_name) && strncmp(e->d_name, ".epoch_", 7)) continue;
@@ -186,7 +164,7 @@ bend_status bend_train_save_checkpoint(const char *output_dir, bend_net *net, be
     bend_status st = final && tmp && model && optim && state && t && names
                          ? BEND_OK : bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     if (!st) st = remove_tree(tmp, err);
-    if (!st) st = mkdir_p(tmp, err);
+    if (!st) st = bend_mkdir_p(tmp, "checkpoint directory", err);
     /* Integer buffers (BatchNorm's num_batches_tracked) are int64 in torch's state_dict. */
     int64_t *counts = calloc((size_t)n + 1, sizeof *counts);
     if (!st && !counts) st = bend_fail(err, BEND_ERR_NOMEM, "out of memory");
