@@ -3,6 +3,7 @@
  * bytes), sharded *.index.json checkpoints and the state dicts of torch pickles (a Lightning
  * checkpoint's tensors are its `state_dict`, keys as stored). */
 #include "checkpoint/checkpoint_internal.h"
+#include "core/array.h"
 #include "core/path.h"
 
 #include <errno.h>
@@ -62,20 +63,9 @@ size_t bend_dtype_size(bend_dtype dt) { return (unsigned)dt <= BEND_DT_BOOL ? dt
 
 bend_weights *ckpt_new(void) { return calloc(1, sizeof(bend_weights)); }
 
-static bool grow(void **p, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap) return true;
-    size_t c = *cap ? *cap * 2 : 16;
-    void *q = realloc(*p, c * elem);
-    if (!q) return false;
-    *p = q;
-    *cap = c;
-    return true;
-}
-
 static bend_status keep(bend_weights *w, void *p, size_t len, bend_error *err)
 {
-    if (!grow((void **)&w->res, &w->rescap, w->nres, sizeof *w->res)) {
+    if (!bend_reserve_append((void **)&w->res, &w->rescap, w->nres, sizeof *w->res)) {
         if (len) munmap(p, len);
         else free(p);
         return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
@@ -89,7 +79,7 @@ const char *ckpt_file(bend_weights *w, const char *path, bend_error *err)
     for (size_t i = 0; i < w->nfiles; i++)
         if (!strcmp(w->files[i], path)) return w->files[i];
     char *copy = strdup(path);
-    if (!copy || !grow((void **)&w->files, &w->filecap, w->nfiles, sizeof *w->files)) {
+    if (!copy || !bend_reserve_append((void **)&w->files, &w->filecap, w->nfiles, sizeof *w->files)) {
         free(copy);
         bend_fail(err, BEND_ERR_NOMEM, "out of memory");
         return NULL;
@@ -147,7 +137,7 @@ bend_status ckpt_add(bend_weights *w, const char *name, size_t name_len, bend_dt
     if (ndim < 0 || ndim > BEND_MAX_DIMS)
         return bend_fail(err, BEND_ERR_UNSUPPORTED, "%s: tensor '%.*s' has %d dims (at most %d)",
                          file, (int)name_len, name, ndim, BEND_MAX_DIMS);
-    if (!grow((void **)&w->t, &w->cap, w->n, sizeof *w->t))
+    if (!bend_reserve_append((void **)&w->t, &w->cap, w->n, sizeof *w->t))
         return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     char *copy = malloc(name_len + 1);
     if (!copy) return bend_fail(err, BEND_ERR_NOMEM, "out of memory");

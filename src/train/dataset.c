@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/strbuf.h"
 
 bend_status bend_dataset_open(bend_store_reader *store, const char *const *splits, size_t n_splits,
@@ -77,16 +78,6 @@ void bend_batch_free(bend_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (*cap >= need) return true;
-    void *q = realloc(*p, (need ? need : 1) * elem);
-    if (!q) return false;
-    *p = q;
-    *cap = need;
-    return true;
-}
-
 bend_status bend_dataset_read_batch(const bend_dataset *d, const int64_t *ids, int64_t n,
                                     int64_t pad_to, const bend_pad_rule *pad, bend_batch *b,
                                     bend_error *err)
@@ -94,8 +85,8 @@ bend_status bend_dataset_read_batch(const bend_dataset *d, const int64_t *ids, i
     bend_store_reader *r = d->store;
     int64_t L = pad_to > 0 ? pad_to : 0;
     size_t cap_n = b->cap_n;
-    if (!grow((void **)&b->lengths, &cap_n, (size_t)n, sizeof *b->lengths) ||
-        !grow((void **)&b->sample, &b->cap_n, (size_t)n, sizeof *b->sample))
+    if (!bend_reserve((void **)&b->lengths, &cap_n, (size_t)n, sizeof *b->lengths) ||
+        !bend_reserve((void **)&b->sample, &b->cap_n, (size_t)n, sizeof *b->sample))
         return bend_fail(err, BEND_ERR_NOMEM, "out of memory for a batch of %lld samples", (long long)n);
     for (int64_t i = 0; i < n; i++) {
         bend_store_split_info info = bend_store_reader_split_info(r, d->part[ids[i]]);
@@ -117,8 +108,8 @@ bend_status bend_dataset_read_batch(const bend_dataset *d, const int64_t *ids, i
     b->D = d->dim;
     b->label_len = d->label_kind == BEND_LABELS_PER_NUCLEOTIDE ? L : d->label_width;
     size_t nx = (size_t)n * (size_t)L * (size_t)b->D, ny = (size_t)n * (size_t)b->label_len;
-    if (!grow((void **)&b->x, &b->cap_x, nx, sizeof *b->x) ||
-        !grow((void **)&b->y, &b->cap_y, ny, sizeof *b->y))
+    if (!bend_reserve((void **)&b->x, &b->cap_x, nx, sizeof *b->x) ||
+        !bend_reserve((void **)&b->y, &b->cap_y, ny, sizeof *b->y))
         return bend_fail(err, BEND_ERR_NOMEM, "out of memory for a batch of %lld x %lld x %lld",
                          (long long)n, (long long)L, (long long)b->D);
     for (int64_t i = 0; i < n; i++) {

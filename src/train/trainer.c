@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/path.h"
 #include "core/progress.h"
+#include "core/array.h"
 #include "core/strbuf.h"
 #include "store/store.h"
 #include "train/adamw.h"
@@ -81,16 +82,6 @@ static bend_status allreduce_status(const bend_world *w, bend_status mine, doubl
     if (buf[n] > 0)
         return bend_fail(err, BEND_ERR_INTERNAL, "another rank failed (see its message)");
     return BEND_OK;
-}
-
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (*cap >= need) return true;
-    void *q = realloc(*p, (need ? need : 1) * elem);
-    if (!q) return false;
-    *p = q;
-    *cap = need;
-    return true;
 }
 
 /* ---- batches --------------------------------------------------------------------------------- */
@@ -168,8 +159,8 @@ static bend_status batch_loss(trainer *t, const bend_batch *b, const float *y, c
 {
     size_t n_out = (size_t)v->rows * (size_t)v->cols;
     size_t n_tgt = t->s->loss.kind == BEND_LOSS_CROSS_ENTROPY ? (size_t)v->rows : n_out;
-    if (!grow((void **)&t->target, &t->cap_target, n_tgt, sizeof *t->target) ||
-        (want_grad && !grow((void **)&t->dpred, &t->cap_dpred, n_out, sizeof *t->dpred)))
+    if (!bend_reserve((void **)&t->target, &t->cap_target, n_tgt, sizeof *t->target) ||
+        (want_grad && !bend_reserve((void **)&t->dpred, &t->cap_dpred, n_out, sizeof *t->dpred)))
         return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     memcpy(t->target, b->y, n_tgt * sizeof *t->target);
     return bend_loss_sum(&t->s->loss, y, t->target, v->rows, v->cols, sum, norm,
@@ -306,7 +297,7 @@ static bend_status collect(const trainer *t, const bend_batch *b, const float *y
 {
     bool ce = t->s->loss.kind == BEND_LOSS_CROSS_ENTROPY;
     size_t need = *n + (size_t)b->n * (size_t)b->label_len;
-    if (!grow((void **)yt, &cap[0], need, sizeof **yt) || !grow((void **)yp, &cap[1], need, sizeof **yp))
+    if (!bend_reserve((void **)yt, &cap[0], need, sizeof **yt) || !bend_reserve((void **)yp, &cap[1], need, sizeof **yp))
         return bend_fail(err, BEND_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < b->n; i++) {
         int64_t len = v->per_position ? b->lengths[i] : b->label_len;
