@@ -334,6 +334,15 @@ static bend_status write_csv(const char *output_dir, const char *file, bend_strb
     return st;
 }
 
+bend_status bend_train_write_config(const char *output_dir, const char *yaml, bend_error *err)
+{
+    char *path = bend_path_join(output_dir, "config.yaml");
+    bend_status st = path ? write_text_atomic(path, yaml, err)
+                          : bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+    free(path);
+    return st;
+}
+
 bend_status bend_train_write_losses(const char *output_dir, const char *metric_name,
                                     const bend_epoch_record *history, size_t n, bend_error *err)
 {

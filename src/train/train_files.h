@@ -1,4 +1,5 @@
 /* What bend train leaves in output_dir, in BEND's names and columns:
+ *   config.yaml                                the run's resolved configuration, seed included
  *   checkpoints/epoch_N/model.safetensors      the net's state_dict (BEND's keys and shapes:
  *                                              load_state_dict(safetensors.torch.load_file(...)))
  *   checkpoints/epoch_N/optimizer.safetensors  AdamW's exp_avg / exp_avg_sq per parameter
@@ -43,6 +44,9 @@ bend_status bend_train_find_checkpoint(const char *output_dir, int64_t want, int
 bend_status bend_train_load_checkpoint(const char *output_dir, int64_t epoch, bend_net *net,
                                        bend_adamw *opt, bend_epoch_record **history,
                                        size_t *n_history, uint64_t *seed, bend_error *err);
+
+/* config.yaml: the resolved configuration of the run (tmp + rename, like every file here). */
+bend_status bend_train_write_config(const char *output_dir, const char *yaml, bend_error *err);
 
 bend_status bend_train_write_losses(const char *output_dir, const char *metric_name,
                                     const bend_epoch_record *history, size_t n, bend_error *err);

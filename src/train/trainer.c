@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "core/path.h"
 #include "core/progress.h"
 #include "core/array.h"
 #include "core/strbuf.h"
@@ -632,16 +631,11 @@ static bend_status save_config(bend_config *cfg, uint64_t seed, const char *outp
 {
     char arg[64];
     snprintf(arg, sizeof arg, "seed=%llu", (unsigned long long)seed);
-    char *yaml = NULL, *path = bend_path_join(output_dir, "config.yaml");
-    bend_status st = path ? bend_config_apply_override(cfg, arg, err)
-                          : bend_fail(err, BEND_ERR_NOMEM, "out of memory");
+    char *yaml = NULL;
+    bend_status st = bend_config_apply_override(cfg, arg, err);
     if (!st) st = bend_config_to_yaml(cfg, NULL, true, &yaml, err);
-    FILE *f = st ? NULL : fopen(path, "w");
-    if (!st && (!f || fputs(yaml, f) < 0))
-        st = bend_fail(err, BEND_ERR_IO, "cannot write %s", path);
-    if (f && fclose(f) != 0 && !st) st = bend_fail(err, BEND_ERR_IO, "cannot write %s", path);
+    if (!st) st = bend_train_write_config(output_dir, yaml, err);
     free(yaml);
-    free(path);
     return st;
 }
 
